@@ -79,14 +79,17 @@ typedef struct veil_model {
     uint8_t sha256[32];     /* of the whole checkpoint file */
     int format;             /* 0 legacy, 1 ak42 version 1 */
     /* private: */
-    void *map;
-    size_t map_size;
+    void *map;       /* NULL unless opened from a file */
+    size_t map_size; /* file size when mapped */
     float *owned; /* weights held in memory instead of a mapping */
 } veil_model;
 
 /* Open a llama2.c checkpoint (legacy or "ak42" v1) by mmap. Every dimension
  * and the exact file length are validated first. */
 int veil_model_open(const char *path, veil_model **out);
+/* Validate a checkpoint image in memory and point a model into it (the
+ * buffer is borrowed and must outlive the model). */
+int veil_model_from_memory(const void *data, size_t size, veil_model **out);
 /* Build a model over weights in memory laid out in the legacy format after
  * the header (used by the synthetic generator and tests). Takes ownership. */
 int veil_model_from_legacy_floats(const veil_config *c, float *floats, size_t n_floats,

@@ -213,6 +213,29 @@ static int model_init(veil_model *m, const uint8_t *base, size_t size, size_t he
     return m->format ? map_ak42(m, f) : map_legacy(m, f);
 }
 
+/* Validate a checkpoint image and point a new model into it (no copy). */
+static int model_over(const void *data, size_t size, veil_model **out)
+{
+    veil_model *m = calloc(1, sizeof *m);
+    if (!m) return veil_fail(VEIL_ENOMEM, "out of memory");
+    size_t header = 0;
+    int rc = parse_header(data, size, &m->cfg, &header, &m->format);
+    if (rc == 0) rc = model_init(m, data, size, header);
+    if (rc) {
+        veil_model_close(m);
+        return rc;
+    }
+    veil_sha256(data, size, m->sha256);
+    *out = m;
+    return 0;
+}
+
+int veil_model_from_memory(const void *data, size_t size, veil_model **out)
+{
+    *out = NULL;
+    return model_over(data, size, out);
+}
+
 int veil_model_open(const char *path, veil_model **out)
 {
     *out = NULL;
@@ -226,29 +249,20 @@ int veil_model_open(const char *path, veil_model **out)
     size_t size = (size_t)st.st_size;
     if (size == 0) {
         close(fd);
-        return veil_fail(VEIL_EINVAL, "%s is empty", path);
+        return veil_fail(VEIL_EINVAL, "%s: empty file, not a checkpoint", path);
     }
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) return veil_fail(VEIL_EIO, "cannot map %s: %s", path, strerror(errno));
-    veil_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        munmap(map, size);
-        return veil_fail(VEIL_ENOMEM, "out of memory");
-    }
-    m->map = map;
-    m->map_size = size;
-    size_t header = 0;
-    int rc = parse_header(map, size, &m->cfg, &header, &m->format);
-    if (rc == 0) rc = model_init(m, map, size, header);
+    int rc = model_over(map, size, out);
     if (rc) {
         char why[400];
         snprintf(why, sizeof why, "%s", veil_last_error());
-        veil_model_close(m);
+        munmap(map, size);
         return veil_fail(rc, "%s: %s", path, why);
     }
-    veil_sha256(map, size, m->sha256);
-    *out = m;
+    (*out)->map = map;
+    (*out)->map_size = size;
     return 0;
 }
 
