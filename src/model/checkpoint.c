@@ -233,6 +233,8 @@ static int model_over(const void *data, size_t size, veil_model **out)
 int veil_model_from_memory(const void *data, size_t size, veil_model **out)
 {
     *out = NULL;
+    if ((uintptr_t)data % sizeof(float))
+        return veil_fail(VEIL_EINVAL, "checkpoint image is not 4-byte aligned");
     return model_over(data, size, out);
 }
 

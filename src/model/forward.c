@@ -4,7 +4,6 @@
 #include "veil/model.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 

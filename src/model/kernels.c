@@ -7,7 +7,6 @@
 #include "veil/model.h"
 
 #include <math.h>
-#include <omp.h>
 #include <unistd.h>
 
 typedef float v16 __attribute__((vector_size(64)));

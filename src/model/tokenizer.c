@@ -38,8 +38,10 @@ void veil_tokenizer_free(veil_tokenizer *t)
 int veil_tokenizer_parse(const uint8_t *data, size_t n, int vocab_size, veil_tokenizer **out)
 {
     *out = NULL;
-    if (vocab_size <= 0 || vocab_size > (1 << 21))
-        return veil_fail(VEIL_EINVAL, "tokenizer vocab size %d out of range", vocab_size);
+    /* ids 0..2 are <unk>, BOS and EOS: a vocabulary must hold them */
+    if (vocab_size < 3 || vocab_size > (1 << 21))
+        return veil_fail(VEIL_EINVAL, "tokenizer vocab size %d outside 3..%d", vocab_size,
+                         1 << 21);
     if (n < 4) return veil_fail(VEIL_EINVAL, "tokenizer file too short for its header");
     veil_tokenizer *t = calloc(1, sizeof *t);
     if (!t) return veil_fail(VEIL_ENOMEM, "out of memory");
