@@ -62,5 +62,6 @@ int cli_sampling_opts(cli_args *a, veil_gen_opts *o);
 /* Command tables of each module (defined in cmd_*.c). */
 extern const cli_cmd cli_cmds_model[];
 extern const cli_cmd cli_cmds_generate[];
+extern const cli_cmd cli_cmds_tee[];
 
 #endif

@@ -9,6 +9,7 @@
 static const cli_cmd *const tables[] = {
     cli_cmds_generate,
     cli_cmds_model,
+    cli_cmds_tee,
 };
 #define NTABLES (sizeof tables / sizeof *tables)
 
@@ -43,11 +44,13 @@ static void print_commands(FILE *f)
 
 static const cli_cmd *find_command(int argc, char **argv, int *words)
 {
-    /* two-word commands ("model info") take precedence over one-word ones */
-    for (int w = 2; w >= 1; w--) {
+    /* longer commands ("tee authority init", "model info") take precedence */
+    for (int w = 3; w >= 1; w--) {
         if (argc < 1 + w) continue;
-        char name[128];
-        snprintf(name, sizeof name, "%s%s%s", argv[1], w == 2 ? " " : "", w == 2 ? argv[2] : "");
+        char name[128] = "";
+        for (int i = 1; i <= w; i++)
+            snprintf(name + strlen(name), sizeof name - strlen(name), "%s%s", i > 1 ? " " : "",
+                     argv[i]);
         for (size_t t = 0; t < NTABLES; t++)
             for (const cli_cmd *c = tables[t]; c->name; c++)
                 if (strcmp(c->name, name) == 0) {

@@ -1,0 +1,507 @@
+/* Mutually authenticated TLS 1.3 streams (OpenSSL 3) with Ed25519 identities. */
+#include "veil/tls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TLS_SUITES "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+#define EXPORTER_LABEL "EXPORTER-Channel-Binding"
+#define ALLOW_MAX 4096
+
+struct veil_tls_ctx {
+    SSL_CTX *ssl;
+    char id[VEIL_PEER_ID_HEX];
+    int allow_on;
+    size_t nallow;
+    uint8_t (*allow)[32];
+};
+
+typedef struct {
+    SSL *ssl;
+    veil_tls_ctx *ctx;
+    char peer[VEIL_PEER_ID_HEX];
+    char reason[160]; /* why the verify callback refused the peer */
+} tls_conn;
+
+/* ---- socket BIO: send(MSG_NOSIGNAL) so a dead peer never raises SIGPIPE ---- */
+
+static int nosig_write(BIO *b, const char *buf, int n)
+{
+    int fd = (int)(intptr_t)BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    ssize_t w;
+    do w = send(fd, buf, (size_t)n, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(b);
+    return (int)w;
+}
+
+static int nosig_read(BIO *b, char *buf, int n)
+{
+    int fd = (int)(intptr_t)BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    ssize_t r;
+    do r = recv(fd, buf, (size_t)n, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(b);
+    return (int)r;
+}
+
+static long nosig_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int nosig_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static BIO_METHOD *nosig_meth;
+
+static void nosig_init(void)
+{
+    BIO_METHOD *t = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "veil-socket");
+    if (t && BIO_meth_set_write(t, nosig_write) && BIO_meth_set_read(t, nosig_read) &&
+        BIO_meth_set_ctrl(t, nosig_ctrl) && BIO_meth_set_create(t, nosig_create))
+        nosig_meth = t;
+    else
+        BIO_meth_free(t);
+}
+
+static BIO_METHOD *nosig_method(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, nosig_init);
+    return nosig_meth;
+}
+
+/* ---- identities ---- */
+
+static int openssl_fail(int code, const char *what)
+{
+    char buf[256] = "";
+    unsigned long e = ERR_get_error();
+    if (e) ERR_error_string_n(e, buf, sizeof buf);
+    ERR_clear_error();
+    return veil_fail(code, "%s%s%s", what, *buf ? ": " : "", buf);
+}
+
+static int key_id(EVP_PKEY *pk, uint8_t id[32])
+{
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(pk, &der);
+    if (n <= 0) return openssl_fail(VEIL_EINVAL, "cannot encode public key");
+    veil_sha256(der, (size_t)n, id);
+    OPENSSL_free(der);
+    return 0;
+}
+
+static int cert_id_hex(X509 *x, char hex[VEIL_PEER_ID_HEX])
+{
+    uint8_t id[32];
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    if (!pk) return veil_fail(VEIL_EINVAL, "certificate has no usable public key");
+    if (key_id(pk, id)) return VEIL_EINVAL;
+    veil_hex(id, 32, hex);
+    return 0;
+}
+
+static X509 *read_cert(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        veil_fail(VEIL_EIO, "cannot open certificate %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!x) openssl_fail(VEIL_EINVAL, path);
+    return x;
+}
+
+int veil_tls_cert_id(const char *crt_path, char id_hex[VEIL_PEER_ID_HEX])
+{
+    X509 *x = read_cert(crt_path);
+    if (!x) return VEIL_EINVAL;
+    int rc = cert_id_hex(x, id_hex);
+    X509_free(x);
+    return rc;
+}
+
+static X509 *self_signed(EVP_PKEY *pk)
+{
+    X509 *x = X509_new();
+    X509_NAME *nm = x ? X509_get_subject_name(x) : NULL;
+    uint8_t serial[16];
+    BIGNUM *bn = NULL;
+    if (!nm) goto fail;
+    /* random positive serial so two identities never share issuer+serial */
+    FILE *r = fopen("/dev/urandom", "rb");
+    if (!r || fread(serial, 1, sizeof serial, r) != sizeof serial) {
+        if (r) fclose(r);
+        goto fail;
+    }
+    fclose(r);
+    serial[0] &= 0x7f;
+    bn = BN_bin2bn(serial, sizeof serial, NULL);
+    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) || !X509_set_version(x, 2) ||
+        !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+        !X509_gmtime_adj(X509_getm_notAfter(x), 10L * 366 * 24 * 3600) ||
+        !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"veil node",
+                                    -1, -1, 0) ||
+        !X509_set_issuer_name(x, nm) || !X509_set_pubkey(x, pk) || !X509_sign(x, pk, NULL))
+        goto fail;
+    BN_free(bn);
+    return x;
+fail:
+    BN_free(bn);
+    X509_free(x);
+    openssl_fail(VEIL_EINVAL, "cannot build self-signed certificate");
+    return NULL;
+}
+
+static FILE *create_exclusive(const char *path, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (fd < 0) {
+        veil_fail(VEIL_EIO, "cannot create %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) close(fd);
+    return f;
+}
+
+int veil_tls_keygen(const char *name, char id_hex[VEIL_PEER_ID_HEX])
+{
+    char kp[PATH_MAX], cp[PATH_MAX], hex[VEIL_PEER_ID_HEX];
+    if (snprintf(kp, sizeof kp, "%s.key", name) >= (int)sizeof kp ||
+        snprintf(cp, sizeof cp, "%s.crt", name) >= (int)sizeof cp)
+        return veil_fail(VEIL_EINVAL, "identity name too long");
+    if (access(kp, F_OK) == 0 || access(cp, F_OK) == 0)
+        return veil_fail(VEIL_EINVAL, "%s or %s already exists; not overwriting", kp, cp);
+    EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    if (!pk) return openssl_fail(VEIL_EINVAL, "Ed25519 key generation failed");
+    X509 *x = self_signed(pk);
+    int rc = x ? cert_id_hex(x, hex) : VEIL_EINVAL;
+    FILE *kf = rc ? NULL : create_exclusive(kp, 0600);
+    if (!kf) rc = rc ? rc : VEIL_EIO;
+    if (!rc && (!PEM_write_PrivateKey(kf, pk, NULL, NULL, 0, NULL, NULL) | (fclose(kf) != 0)))
+        rc = openssl_fail(VEIL_EIO, "cannot write the private key");
+    FILE *cf = rc ? NULL : create_exclusive(cp, 0644);
+    if (!rc && !cf) rc = VEIL_EIO;
+    if (!rc && (!PEM_write_X509(cf, x) | (fclose(cf) != 0)))
+        rc = openssl_fail(VEIL_EIO, "cannot write the certificate");
+    if (!rc && id_hex) memcpy(id_hex, hex, sizeof hex);
+    EVP_PKEY_free(pk);
+    X509_free(x);
+    return rc;
+}
+
+/* ---- allow-list ---- */
+
+static int allow_add(veil_tls_ctx *c, const uint8_t id[32])
+{
+    if (c->nallow >= ALLOW_MAX) return veil_fail(VEIL_ERANGE, "allow-list longer than %d", ALLOW_MAX);
+    void *p = realloc(c->allow, (c->nallow + 1) * sizeof *c->allow);
+    if (!p) return veil_fail(VEIL_ENOMEM, "out of memory");
+    c->allow = p;
+    memcpy(c->allow[c->nallow++], id, 32);
+    c->allow_on = 1;
+    return 0;
+}
+
+int veil_tls_ctx_allow(veil_tls_ctx *c, const char *id_hex)
+{
+    uint8_t id[32];
+    if (strlen(id_hex) != 64 || veil_unhex(id_hex, id, 32))
+        return veil_fail(VEIL_EINVAL, "peer id must be 64 hex digits, got '%.80s'", id_hex);
+    return allow_add(c, id);
+}
+
+/* One allow-file entry: a peer_id in hex or a certificate path. */
+static int allow_entry(veil_tls_ctx *c, const char *file, int line, char *s)
+{
+    uint8_t id[32];
+    if (strlen(s) == 64 && veil_unhex(s, id, 32) == 0) return allow_add(c, id);
+    char path[PATH_MAX];
+    const char *slash = strrchr(file, '/');
+    int k = s[0] != '/' && slash
+                ? snprintf(path, sizeof path, "%.*s/%s", (int)(slash - file), file, s)
+                : snprintf(path, sizeof path, "%s", s);
+    if (k < 0 || k >= (int)sizeof path) return veil_fail(VEIL_EINVAL, "%s:%d: path too long", file, line);
+    char hex[VEIL_PEER_ID_HEX];
+    if (veil_tls_cert_id(path, hex))
+        return veil_fail(VEIL_EINVAL, "%s:%d: neither a 64-hex peer id nor a readable certificate (%s)",
+                         file, line, veil_last_error());
+    veil_unhex(hex, id, 32);
+    return allow_add(c, id);
+}
+
+static int load_allow(veil_tls_ctx *c, const char *file)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) return veil_fail(VEIL_EIO, "cannot open allow-list %s: %s", file, strerror(errno));
+    char buf[PATH_MAX + 2];
+    int line = 0, rc = 0;
+    c->allow_on = 1; /* an empty allow-list admits nobody */
+    while (!rc && fgets(buf, sizeof buf, f)) {
+        line++;
+        char *s = buf, *hash = strchr(buf, '#');
+        if (hash) *hash = '\0';
+        while (*s == ' ' || *s == '\t') s++;
+        size_t n = strlen(s);
+        while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+            s[--n] = '\0';
+        if (n) rc = allow_entry(c, file, line, s);
+    }
+    fclose(f);
+    return rc;
+}
+
+static int allowed(const veil_tls_ctx *c, const uint8_t id[32])
+{
+    if (!c->allow_on) return 1;
+    for (size_t i = 0; i < c->nallow; i++)
+        if (veil_ct_equal(c->allow[i], id, 32)) return 1;
+    return 0;
+}
+
+/* ---- context ---- */
+
+/* Certificates are self-signed: chain errors are expected and ignored. What
+ * matters is the leaf key: Ed25519, and on the allow-list when there is one. */
+static int verify_cb(int ok, X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    tls_conn *tc = ssl ? SSL_get_app_data(ssl) : NULL;
+    if (!tc) return 0;
+    if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
+    X509 *leaf = X509_STORE_CTX_get_current_cert(store);
+    EVP_PKEY *pk = leaf ? X509_get0_pubkey(leaf) : NULL;
+    uint8_t id[32];
+    if (!pk || EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519) {
+        snprintf(tc->reason, sizeof tc->reason, "peer certificate key is not Ed25519");
+        return 0;
+    }
+    if (key_id(pk, id)) return 0;
+    veil_hex(id, 32, tc->peer);
+    if (!allowed(tc->ctx, id)) {
+        snprintf(tc->reason, sizeof tc->reason, "peer key %.16s... is not in the allow-list",
+                 tc->peer);
+        return 0;
+    }
+    return 1;
+}
+
+static int load_identity(SSL_CTX *s, const char *name, char id[VEIL_PEER_ID_HEX])
+{
+    char kp[PATH_MAX], cp[PATH_MAX];
+    if (snprintf(kp, sizeof kp, "%s.key", name) >= (int)sizeof kp ||
+        snprintf(cp, sizeof cp, "%s.crt", name) >= (int)sizeof cp)
+        return veil_fail(VEIL_EINVAL, "identity name too long");
+    if (SSL_CTX_use_certificate_file(s, cp, SSL_FILETYPE_PEM) != 1)
+        return openssl_fail(VEIL_EINVAL, cp);
+    if (SSL_CTX_use_PrivateKey_file(s, kp, SSL_FILETYPE_PEM) != 1)
+        return openssl_fail(VEIL_EINVAL, kp);
+    if (SSL_CTX_check_private_key(s) != 1)
+        return openssl_fail(VEIL_EINVAL, "private key does not match certificate");
+    EVP_PKEY *pk = SSL_CTX_get0_privatekey(s);
+    if (!pk || EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519)
+        return veil_fail(VEIL_EINVAL, "%s is not an Ed25519 key (use veil keygen)", kp);
+    return cert_id_hex(SSL_CTX_get0_certificate(s), id);
+}
+
+int veil_tls_ctx_new(const char *name, const char *allow_file, veil_tls_ctx **out)
+{
+    *out = NULL;
+    veil_tls_ctx *c = calloc(1, sizeof *c);
+    if (!c) return veil_fail(VEIL_ENOMEM, "out of memory");
+    int rc = 0;
+    SSL_CTX *s = c->ssl = SSL_CTX_new(TLS_method());
+    if (!s || !SSL_CTX_set_min_proto_version(s, TLS1_3_VERSION) ||
+        !SSL_CTX_set_max_proto_version(s, TLS1_3_VERSION) ||
+        !SSL_CTX_set_ciphersuites(s, TLS_SUITES) || !SSL_CTX_set1_sigalgs_list(s, "ed25519") ||
+        !nosig_method())
+        rc = openssl_fail(VEIL_EINVAL, "cannot configure TLS 1.3");
+    if (!rc) {
+        /* no session tickets/resumption: every connection is a full,
+         * certificate-authenticated handshake with its own exporter */
+        SSL_CTX_set_options(s, SSL_OP_NO_TICKET);
+        SSL_CTX_set_num_tickets(s, 0);
+        SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_verify(s, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+        rc = load_identity(s, name, c->id);
+    }
+    if (!rc && allow_file) rc = load_allow(c, allow_file);
+    if (rc) {
+        veil_tls_ctx_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void veil_tls_ctx_free(veil_tls_ctx *c)
+{
+    if (!c) return;
+    SSL_CTX_free(c->ssl);
+    free(c->allow);
+    free(c);
+}
+
+const char *veil_tls_ctx_id(const veil_tls_ctx *c) { return c->id; }
+
+/* ---- stream ---- */
+
+static int io_fail(tls_conn *tc, int ret, const char *what)
+{
+    int e = SSL_get_error(tc->ssl, ret);
+    int saved = errno;
+    if (e == SSL_ERROR_ZERO_RETURN) {
+        ERR_clear_error();
+        return veil_fail(VEIL_ECLOSED, "peer closed the connection");
+    }
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        return veil_fail(VEIL_ETIMEOUT, "peer did not answer in time");
+    }
+    if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+        ERR_clear_error();
+        return saved ? veil_fail(VEIL_EIO, "%s failed: %s", what, strerror(saved))
+                     : veil_fail(VEIL_ECLOSED, "peer closed the connection");
+    }
+    if (ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL &&
+        ERR_GET_REASON(ERR_peek_error()) >= SSL_AD_REASON_OFFSET)
+        return openssl_fail(VEIL_EPROTO, "peer refused the connection (TLS alert)");
+    return openssl_fail(VEIL_EPROTO, what);
+}
+
+static int tls_write(void *impl, const void *buf, size_t n)
+{
+    tls_conn *tc = impl;
+    const uint8_t *p = buf;
+    while (n) {
+        size_t w = 0;
+        int ret = SSL_write_ex(tc->ssl, p, n, &w);
+        if (ret <= 0) return io_fail(tc, ret, "TLS write");
+        p += w;
+        n -= w;
+    }
+    return 0;
+}
+
+static int tls_read(void *impl, void *buf, size_t n)
+{
+    tls_conn *tc = impl;
+    uint8_t *p = buf;
+    size_t got = 0;
+    while (got < n) {
+        size_t r = 0;
+        errno = 0;
+        int ret = SSL_read_ex(tc->ssl, p + got, n - got, &r);
+        if (ret <= 0) {
+            int rc = io_fail(tc, ret, "TLS read");
+            if (rc == VEIL_ECLOSED && got)
+                return veil_fail(VEIL_EPROTO, "peer closed mid-message (%zu of %zu bytes)", got, n);
+            return rc;
+        }
+        got += r;
+    }
+    return 0;
+}
+
+static int tls_binding(void *impl, uint8_t out[32])
+{
+    tls_conn *tc = impl;
+    if (SSL_export_keying_material(tc->ssl, out, 32, EXPORTER_LABEL, strlen(EXPORTER_LABEL), NULL,
+                                   0, 0) != 1)
+        return openssl_fail(VEIL_EPROTO, "tls-exporter failed");
+    return 0;
+}
+
+static const char *tls_peer(void *impl) { return ((tls_conn *)impl)->peer; }
+
+static void tls_free(void *impl)
+{
+    tls_conn *tc = impl;
+    if (!tc) return;
+    if (tc->ssl) {
+        /* best-effort close_notify; never blocks waiting for the peer's */
+        if (SSL_is_init_finished(tc->ssl)) SSL_shutdown(tc->ssl);
+        SSL_free(tc->ssl);
+    }
+    ERR_clear_error();
+    free(tc);
+}
+
+static const veil_stream_ops tls_ops = {tls_write, tls_read, tls_binding, tls_peer, tls_free, "tls"};
+
+static int handshake(veil_tls_ctx *c, int fd, int server, veil_stream *out)
+{
+    *out = (veil_stream){NULL, NULL, -1};
+    tls_conn *tc = calloc(1, sizeof *tc);
+    BIO *b = NULL;
+    if (!tc) return veil_fail(VEIL_ENOMEM, "out of memory");
+    tc->ctx = c;
+    tc->ssl = SSL_new(c->ssl);
+    if (tc->ssl) b = BIO_new(nosig_method());
+    if (!b) {
+        tls_free(tc);
+        return openssl_fail(VEIL_ENOMEM, "cannot create TLS connection");
+    }
+    BIO_set_data(b, (void *)(intptr_t)fd);
+    SSL_set_bio(tc->ssl, b, b);
+    SSL_set_app_data(tc->ssl, tc);
+    ERR_clear_error();
+    errno = 0;
+    int ret = server ? SSL_accept(tc->ssl) : SSL_connect(tc->ssl);
+    if (ret != 1) {
+        int rc = tc->reason[0] ? veil_fail(VEIL_EVERIFY, "TLS handshake refused: %s", tc->reason)
+                               : io_fail(tc, ret, "TLS handshake");
+        if (rc == VEIL_ECLOSED) rc = veil_fail(VEIL_EPROTO, "TLS handshake: peer closed the "
+                                                           "connection (it may have refused us)");
+        SSL_free(tc->ssl);
+        free(tc);
+        return rc;
+    }
+    /* SSL_VERIFY_FAIL_IF_NO_PEER_CERT covers the server; a client must also
+     * insist that the server authenticated with a certificate. */
+    if (!tc->peer[0]) {
+        tls_free(tc);
+        return veil_fail(VEIL_EVERIFY, "peer presented no certificate");
+    }
+    *out = (veil_stream){&tls_ops, tc, fd};
+    return 0;
+}
+
+int veil_tls_accept(veil_tls_ctx *c, int fd, veil_stream *out) { return handshake(c, fd, 1, out); }
+int veil_tls_connect(veil_tls_ctx *c, int fd, veil_stream *out) { return handshake(c, fd, 0, out); }
+
+const char *veil_tls_cipher(const veil_stream *s)
+{
+    if (!s->ops || s->ops != &tls_ops) return "";
+    return SSL_get_cipher_name(((tls_conn *)s->impl)->ssl);
+}
+
+const char *veil_tls_version(const veil_stream *s)
+{
+    if (!s->ops || s->ops != &tls_ops) return "";
+    return SSL_get_version(((tls_conn *)s->impl)->ssl);
+}
