@@ -1,0 +1,361 @@
+/* The sum-check protocol (Algorithm 2) over products of multilinear tables,
+ * with Libra masking; see include/veil/zk_sumcheck.h. */
+#include "veil/zk_sumcheck.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAR_MIN (1u << 12)
+
+void veil_sc_poly_init(veil_sc_poly *p, unsigned nvars)
+{
+    memset(p, 0, sizeof *p);
+    p->nvars = nvars;
+}
+
+int veil_sc_add_table(veil_sc_poly *p, veil_fe *tab)
+{
+    if (p->ntables >= VEIL_SC_MAX_TABLES)
+        return veil_fail(VEIL_ERANGE, "sumcheck: more than %d tables", VEIL_SC_MAX_TABLES);
+    p->tab[p->ntables] = tab;
+    return (int)p->ntables++;
+}
+
+int veil_sc_add_term(veil_sc_poly *p, const veil_fe *c, unsigned nf, ...)
+{
+    if (p->nterms >= VEIL_SC_MAX_TERMS || nf > VEIL_SC_MAX_DEG)
+        return veil_fail(VEIL_ERANGE, "sumcheck: too many terms or factors");
+    veil_sc_term *tm = &p->term[p->nterms];
+    va_list ap;
+    va_start(ap, nf);
+    for (unsigned i = 0; i < nf; i++) {
+        int idx = va_arg(ap, int);
+        if (idx < 0 || (size_t)idx >= p->ntables) {
+            va_end(ap);
+            return veil_fail(VEIL_ERANGE, "sumcheck: term names table %d of %zu", idx,
+                             p->ntables);
+        }
+        tm->f[i] = (uint8_t)idx;
+    }
+    va_end(ap);
+    tm->coef = *c;
+    tm->nf = (uint8_t)nf;
+    p->nterms++;
+    return 0;
+}
+
+unsigned veil_sc_degree(const veil_sc_poly *p)
+{
+    unsigned d = 0;
+    for (size_t t = 0; t < p->nterms; t++)
+        if (p->term[t].nf > d) d = p->term[t].nf;
+    return d;
+}
+
+void veil_sc_combine(const veil_sc_poly *p, const veil_fe *vals, veil_fe *out)
+{
+    veil_fe acc, prod;
+    veil_fe_zero(&acc);
+    for (size_t t = 0; t < p->nterms; t++) {
+        prod = p->term[t].coef;
+        for (unsigned k = 0; k < p->term[t].nf; k++)
+            veil_fe_mul(&prod, &prod, &vals[p->term[t].f[k]]);
+        veil_fe_add(&acc, &acc, &prod);
+    }
+    *out = acc;
+}
+
+void veil_fe_inner(veil_fe *out, const veil_fe *a, const veil_fe *b, size_t n)
+{
+    veil_fe acc, t;
+    veil_fe_zero(&acc);
+    for (size_t i = 0; i < n; i++) {
+        veil_fe_mul(&t, &a[i], &b[i]);
+        veil_fe_add(&acc, &acc, &t);
+    }
+    *out = acc;
+}
+
+/* ---- masking polynomial ---- */
+
+int veil_sc_mask_random(veil_sc_mask *m, unsigned nvars, unsigned deg)
+{
+    size_t n = veil_sc_mask_len(nvars, deg);
+    memset(m, 0, sizeof *m);
+    m->coef = malloc(n * sizeof *m->coef);
+    if (!m->coef) return veil_fail(VEIL_ENOMEM, "sumcheck: out of memory");
+    m->nvars = nvars;
+    m->deg = deg;
+    for (size_t i = 0; i < n; i++)
+        veil_fe_random(&m->coef[i]);
+    return 0;
+}
+
+void veil_sc_mask_free(veil_sc_mask *m)
+{
+    if (m->coef) {
+        veil_wipe(m->coef, veil_sc_mask_len(m->nvars, m->deg) * sizeof *m->coef);
+        free(m->coef);
+    }
+    memset(m, 0, sizeof *m);
+}
+
+static void fe_pow2(veil_fe *r, unsigned e)
+{
+    veil_fe_from_u64(r, (uint64_t)1 << e); /* e <= VEIL_MLE_MAX_VARS < 64 */
+}
+
+void veil_sc_mask_sum_vector(veil_fe *y, unsigned nvars, unsigned deg)
+{
+    /* sum_x a_0 = 2^n a_0; sum_x x_i^k = sum_x x_i = 2^(n-1) */
+    fe_pow2(&y[0], nvars);
+    if (nvars == 0) return;
+    veil_fe h;
+    fe_pow2(&h, nvars - 1);
+    for (size_t i = 1; i < veil_sc_mask_len(nvars, deg); i++)
+        y[i] = h;
+}
+
+void veil_sc_mask_eval_vector(veil_fe *y, const veil_fe *r, unsigned nvars, unsigned deg)
+{
+    veil_fe_one(&y[0]);
+    for (unsigned i = 0; i < nvars; i++) {
+        veil_fe pw = r[i];
+        for (unsigned k = 0; k < deg; k++) {
+            y[1 + (size_t)i * deg + k] = pw;
+            veil_fe_mul(&pw, &pw, &r[i]);
+        }
+    }
+}
+
+/* G_i(x) = sum_k a_{i,k} x^k for the mask's variable i. */
+static void mask_univariate(const veil_sc_mask *m, unsigned i, const veil_fe *x, veil_fe *out)
+{
+    veil_fe acc, pw = *x, t;
+    veil_fe_zero(&acc);
+    for (unsigned k = 0; k < m->deg; k++) {
+        veil_fe_mul(&t, &m->coef[1 + (size_t)i * m->deg + k], &pw);
+        veil_fe_add(&acc, &acc, &t);
+        veil_fe_mul(&pw, &pw, x);
+    }
+    *out = acc;
+}
+
+/* Adds rho * s_i(e), e = 0..deg, where s_i(X) is p summed over the
+ * variables after i with the earlier ones bound:
+ *   s_i(X) = 2^left (prefix + G_i(X)) + 2^(left-1) suffix,
+ * prefix = a_0 + sum_{j<i} G_j(r_j), suffix = sum_{j>i} G_j(1), left = n-1-i. */
+static void mask_round(const veil_sc_mask *m, unsigned i, const veil_fe *prefix,
+                       const veil_fe *suffix, veil_fe *g)
+{
+    unsigned left = m->nvars - 1 - i;
+    veil_fe scale, tail, s, x, gx;
+    fe_pow2(&scale, left);
+    veil_fe_zero(&tail);
+    if (left > 0) {
+        fe_pow2(&tail, left - 1);
+        veil_fe_mul(&tail, &tail, suffix);
+    }
+    for (unsigned e = 0; e <= m->deg; e++) {
+        veil_fe_from_u64(&x, e);
+        mask_univariate(m, i, &x, &gx);
+        veil_fe_add(&s, prefix, &gx);
+        veil_fe_mul(&s, &s, &scale);
+        veil_fe_add(&s, &s, &tail);
+        veil_fe_mul(&s, &s, &m->rho);
+        veil_fe_add(&g[e], &g[e], &s);
+    }
+}
+
+/* ---- prover rounds ---- */
+
+/* Accumulates, for every term and e = 0..deg, sum over x < half of
+ * prod_j (f_j[x] + e (f_j[x+half] - f_j[x])) into acc[term*(deg+1)+e]. */
+static void round_terms(const veil_sc_poly *p, size_t half, unsigned deg, veil_fe *acc)
+{
+    const size_t d1 = deg + 1, nt = p->nterms, ntab = p->ntables;
+    for (size_t i = 0; i < nt * d1; i++)
+        veil_fe_zero(&acc[i]);
+#pragma omp parallel if (half >= PAR_MIN)
+    {
+        veil_fe loc[VEIL_SC_MAX_TERMS * (VEIL_SC_MAX_DEG + 1)];
+        veil_fe val[VEIL_SC_MAX_TABLES][VEIL_SC_MAX_DEG + 1];
+        for (size_t i = 0; i < nt * d1; i++)
+            veil_fe_zero(&loc[i]);
+#pragma omp for schedule(static)
+        for (size_t x = 0; x < half; x++) {
+            for (size_t j = 0; j < ntab; j++) {
+                veil_fe dlt;
+                val[j][0] = p->tab[j][x];
+                val[j][1] = p->tab[j][x + half];
+                veil_fe_sub(&dlt, &val[j][1], &val[j][0]);
+                for (unsigned e = 2; e <= deg; e++)
+                    veil_fe_add(&val[j][e], &val[j][e - 1], &dlt);
+            }
+            for (size_t t = 0; t < nt; t++) {
+                const veil_sc_term *tm = &p->term[t];
+                if (tm->nf == 0) continue;
+                for (unsigned e = 0; e <= deg; e++) {
+                    veil_fe prod = val[tm->f[0]][e];
+                    for (unsigned k = 1; k < tm->nf; k++)
+                        veil_fe_mul(&prod, &prod, &val[tm->f[k]][e]);
+                    veil_fe_add(&loc[t * d1 + e], &loc[t * d1 + e], &prod);
+                }
+            }
+        }
+#pragma omp critical
+        for (size_t i = 0; i < nt * d1; i++)
+            veil_fe_add(&acc[i], &acc[i], &loc[i]);
+    }
+}
+
+static void round_poly(const veil_sc_poly *p, size_t half, unsigned deg, veil_fe *acc,
+                       veil_fe *g)
+{
+    round_terms(p, half, deg, acc);
+    veil_fe nhalf;
+    veil_fe_from_u64(&nhalf, half);
+    for (unsigned e = 0; e <= deg; e++)
+        veil_fe_zero(&g[e]);
+    for (size_t t = 0; t < p->nterms; t++) {
+        const veil_sc_term *tm = &p->term[t];
+        for (unsigned e = 0; e <= deg; e++) {
+            veil_fe v;
+            if (tm->nf == 0) /* a constant summed over half points */
+                veil_fe_mul(&v, &tm->coef, &nhalf);
+            else
+                veil_fe_mul(&v, &tm->coef, &acc[t * (deg + 1) + e]);
+            veil_fe_add(&g[e], &g[e], &v);
+        }
+    }
+}
+
+static void absorb_header(veil_transcript *t, unsigned nvars, unsigned deg)
+{
+    veil_transcript_absorb_u64(t, "sc-nvars", nvars);
+    veil_transcript_absorb_u64(t, "sc-deg", deg);
+}
+
+static void absorb_round(veil_transcript *t, const veil_fe *g, unsigned deg)
+{
+    uint8_t buf[(VEIL_SC_MAX_DEG + 1) * 32];
+    for (unsigned e = 0; e <= deg; e++)
+        veil_fe_to_bytes(buf + 32 * e, &g[e]);
+    veil_transcript_absorb(t, "sc-round", buf, 32 * (size_t)(deg + 1));
+}
+
+static int check_shape(unsigned nvars, unsigned deg)
+{
+    if (nvars > VEIL_MLE_MAX_VARS)
+        return veil_fail(VEIL_ERANGE, "sumcheck: %u variables (max %d)", nvars,
+                         VEIL_MLE_MAX_VARS);
+    if (deg < 1 || deg > VEIL_SC_MAX_DEG)
+        return veil_fail(VEIL_ERANGE, "sumcheck: degree %u outside 1..%d", deg,
+                         VEIL_SC_MAX_DEG);
+    return 0;
+}
+
+int veil_sc_prove(veil_transcript *t, veil_sc_poly *p, unsigned deg, const veil_sc_mask *mask,
+                  veil_fe *rounds, veil_fe *r, veil_fe *finals)
+{
+    const unsigned n = p->nvars;
+    int rc = check_shape(n, deg);
+    if (rc) return rc;
+    if (deg < veil_sc_degree(p))
+        return veil_fail(VEIL_EINVAL, "sumcheck: degree %u below the polynomial's %u", deg,
+                         veil_sc_degree(p));
+    if (mask && (mask->nvars != n || mask->deg != deg))
+        return veil_fail(VEIL_EINVAL, "sumcheck: mask shape differs from the polynomial");
+    veil_fe *acc = malloc(VEIL_SC_MAX_TERMS * (VEIL_SC_MAX_DEG + 1) * sizeof *acc);
+    if (!acc) return veil_fail(VEIL_ENOMEM, "sumcheck: out of memory");
+    veil_fe prefix, suffix, one, gi;
+    veil_fe_one(&one);
+    veil_fe_zero(&suffix);
+    if (mask) {
+        prefix = mask->coef[0];
+        for (unsigned i = 1; i < n; i++) {
+            mask_univariate(mask, i, &one, &gi);
+            veil_fe_add(&suffix, &suffix, &gi);
+        }
+    }
+    absorb_header(t, n, deg);
+    for (unsigned i = 0; i < n; i++) {
+        size_t half = (size_t)1 << (n - 1 - i);
+        veil_fe *g = rounds + (size_t)i * (deg + 1);
+        round_poly(p, half, deg, acc, g);
+        if (mask) mask_round(mask, i, &prefix, &suffix, g);
+        absorb_round(t, g, deg);
+        veil_transcript_challenge(t, "sc-r", &r[i]);
+        for (size_t j = 0; j < p->ntables; j++)
+            veil_mle_fold(p->tab[j], half * 2, &r[i]);
+        if (mask) { /* move variable i from "free" to "bound" */
+            mask_univariate(mask, i, &r[i], &gi);
+            veil_fe_add(&prefix, &prefix, &gi);
+            if (i + 1 < n) {
+                mask_univariate(mask, i + 1, &one, &gi);
+                veil_fe_sub(&suffix, &suffix, &gi);
+            }
+        }
+    }
+    for (size_t j = 0; j < p->ntables; j++)
+        finals[j] = p->tab[j][0];
+    veil_wipe(acc, VEIL_SC_MAX_TERMS * (VEIL_SC_MAX_DEG + 1) * sizeof *acc);
+    free(acc);
+    veil_wipe(&prefix, sizeof prefix);
+    return 0;
+}
+
+void veil_sc_first_sum(const veil_fe *rounds, veil_fe *out)
+{
+    veil_fe_add(out, &rounds[0], &rounds[1]);
+}
+
+void veil_sc_interpolate(const veil_fe *ev, unsigned deg, const veil_fe *x, veil_fe *out)
+{
+    /* Lagrange over the nodes 0..deg: weight_e = prod_{j!=e} (x-j)/(e-j) */
+    veil_fe den[VEIL_SC_MAX_DEG + 1], acc, num, xj, t;
+    for (unsigned e = 0; e <= deg; e++) {
+        int64_t d = 1;
+        for (unsigned j = 0; j <= deg; j++)
+            if (j != e) d *= (int64_t)e - (int64_t)j;
+        veil_fe_from_i64(&den[e], d);
+    }
+    veil_fe_batch_inv(den, den, deg + 1);
+    veil_fe_zero(&acc);
+    for (unsigned e = 0; e <= deg; e++) {
+        veil_fe_mul(&num, &ev[e], &den[e]);
+        for (unsigned j = 0; j <= deg; j++) {
+            if (j == e) continue;
+            veil_fe_from_u64(&xj, j);
+            veil_fe_sub(&t, x, &xj);
+            veil_fe_mul(&num, &num, &t);
+        }
+        veil_fe_add(&acc, &acc, &num);
+    }
+    *out = acc;
+}
+
+int veil_sc_verify(veil_transcript *t, unsigned nvars, unsigned deg, const veil_fe *claim,
+                   const veil_fe *rounds, veil_fe *r, veil_fe *final)
+{
+    int rc = check_shape(nvars, deg);
+    if (rc) return rc;
+    veil_fe cur, s;
+    if (claim) cur = *claim;
+    absorb_header(t, nvars, deg);
+    for (unsigned i = 0; i < nvars; i++) {
+        const veil_fe *g = rounds + (size_t)i * (deg + 1);
+        veil_fe_add(&s, &g[0], &g[1]);
+        if ((i > 0 || claim) && !veil_fe_eq(&s, &cur))
+            return veil_fail(VEIL_EVERIFY, "sumcheck: round %u: g(0)+g(1) differs from the claim",
+                             i + 1);
+        absorb_round(t, g, deg);
+        veil_transcript_challenge(t, "sc-r", &r[i]);
+        veil_sc_interpolate(g, deg, &r[i], &cur);
+    }
+    if (nvars == 0 && !claim)
+        return veil_fail(VEIL_EINVAL, "sumcheck: zero variables need an explicit claim");
+    *final = cur;
+    return 0;
+}
