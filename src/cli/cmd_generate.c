@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "veil/generate.h"
+#include "veil/qmodel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@ static const cli_opt generate_opts[] = {
     {"topp", 'p', "TOPP", "top-p nucleus threshold (default 0.9)"},
     {"seed", 's', "SEED", "RNG seed (default: current time)"},
     {"threads", 0, "N", "kernel threads (default: all cores)"},
+    {"int", 0, NULL, "integer Q16 forward pass (bit-exact on every machine)"},
     {0},
 };
 
@@ -23,6 +25,17 @@ static void print_piece(void *ctx, const char *piece)
     (void)ctx;
     fputs(piece, stdout);
     fflush(stdout);
+}
+
+/* --int: the transformer layers run in the integer forward pass (qmodel.h);
+ * embedding and head stay on the client side as in every mode. */
+static int int_backend(const veil_model *m, veil_qmodel **qm, veil_qshard **qs,
+                       veil_backend *b)
+{
+    if (veil_qmodel_new(m, qm) || veil_qmodel_shard(*qm, 0, m->cfg.n_layers, 0, qs))
+        return cli_fail_lib("cannot build the integer model");
+    *b = veil_qbackend(*qs);
+    return 0;
 }
 
 static int run_generate(cli_args *a)
@@ -38,6 +51,9 @@ static int run_generate(cli_args *a)
     veil_model *m = NULL;
     veil_tokenizer *t = NULL;
     veil_shard *s = NULL;
+    veil_qmodel *qm = NULL;
+    veil_qshard *qs = NULL;
+    veil_backend b;
     int rc = CLI_FAIL;
     if (veil_model_open(mpath, &m)) {
         cli_fail_lib("cannot load model");
@@ -47,11 +63,14 @@ static int run_generate(cli_args *a)
         cli_fail_lib("cannot load tokenizer");
         goto done;
     }
-    if (veil_model_shard(m, 0, m->cfg.n_layers, 0, &s)) {
+    if (cli_has(a, "int")) {
+        if (int_backend(m, &qm, &qs, &b)) goto done;
+    } else if (veil_model_shard(m, 0, m->cfg.n_layers, 0, &s)) {
         cli_fail_lib("cannot build the model");
         goto done;
+    } else {
+        b = veil_local_backend(s);
     }
-    veil_backend b = veil_local_backend(s);
     veil_gen_stats st;
     if (veil_generate(m, t, &b, &o, print_piece, NULL, &st)) {
         printf("\n");
@@ -68,6 +87,8 @@ static int run_generate(cli_args *a)
     rc = CLI_OK;
 done:
     veil_shard_free(s);
+    veil_qshard_free(qs);
+    veil_qmodel_free(qm);
     veil_tokenizer_free(t);
     veil_model_close(m);
     return rc;
