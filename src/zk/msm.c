@@ -1,0 +1,256 @@
+/* Multi-scalar multiplication (Pippenger's bucket method).
+ *
+ * Scalars are split into signed c-bit digits in [-2^(c-1), 2^(c-1)], so a
+ * window needs only 2^(c-1) buckets and a negative digit subtracts the base
+ * (free for affine Niels points: swap two coordinates).  The window c
+ * minimises (windows) * (n mixed additions + 2^c bucket-sum additions);
+ * small scalars (quantized weights) need few windows, which is the whole
+ * small-scalar fast path.  Threads split the points, each running the full
+ * algorithm on its share with private buckets; the partial sums are added.
+ *
+ * Variable time: the bucket touched depends on the scalar digits. */
+#include "group_internal.h"
+
+#include <omp.h>
+#include <stdlib.h>
+
+typedef struct {
+    const veil_ge_affine *bases;
+    const veil_fe *fe;      /* scalars as field elements, or */
+    const int64_t *ints;    /* signed machine integers */
+    size_t n;
+    unsigned bits;          /* every |scalar| < 2^bits */
+} msm_input;
+
+static unsigned choose_window(size_t n, unsigned bits)
+{
+    unsigned best = 1;
+    double best_cost = 1e300;
+    for (unsigned c = 1; c <= 20; c++) {
+        double windows = (double)(bits / c + 1);
+        double cost = windows * ((double)n * 7.0 + (double)(1u << c) * 9.0 + c * 8.0);
+        if (cost < best_cost) {
+            best_cost = cost;
+            best = c;
+        }
+    }
+    return best;
+}
+
+/* Integer magnitude limbs and sign of scalar i. */
+static void scalar_at(const msm_input *in, size_t i, uint64_t limbs[4], int *neg)
+{
+    if (in->ints) {
+        int64_t v = in->ints[i];
+        *neg = v < 0;
+        limbs[0] = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+        limbs[1] = limbs[2] = limbs[3] = 0;
+    } else {
+        veil_fe_to_limbs(limbs, &in->fe[i]);
+        *neg = 0;
+    }
+}
+
+static uint64_t bits_at(const uint64_t l[4], unsigned pos, unsigned c)
+{
+    if (pos >= 256)
+        return 0;
+    unsigned w = pos / 64, s = pos % 64;
+    uint64_t v = l[w] >> s;
+    if (s + c > 64 && w < 3)
+        v |= l[w + 1] << (64 - s);
+    return v & ((1ULL << c) - 1);
+}
+
+/* Sum of the buckets weighted by index: sum_j j * B[j], by running sums. */
+static void bucket_reduce(veil_ge *out, veil_ge *buckets, uint8_t *used, size_t nb)
+{
+    veil_ge running, total;
+    int any = 0;
+    veil_ge_identity(&running);
+    veil_ge_identity(&total);
+    for (size_t j = nb; j-- > 0;) {
+        if (used[j]) {
+            veil_ge_add(&running, &running, &buckets[j]);
+            any = 1;
+        }
+        if (any)
+            veil_ge_add(&total, &total, &running);
+    }
+    *out = total;
+}
+
+/* Pippenger over points [lo, hi) of the input. */
+static int msm_chunk(veil_ge *out, const msm_input *in, size_t lo, size_t hi)
+{
+    size_t m = hi - lo;
+    unsigned c = choose_window(m, in->bits);
+    unsigned nwin = in->bits / c + 1;
+    size_t nb = (size_t)1 << (c - 1);
+    uint64_t (*limbs)[4] = malloc(m * sizeof *limbs);
+    uint8_t *neg = malloc(m), *carry = calloc(m, 1), *used = malloc(nb);
+    veil_ge *buckets = malloc(nb * sizeof *buckets);
+    veil_ge *wsum = malloc(nwin * sizeof *wsum);
+    int rc = 0;
+    if (!limbs || !neg || !carry || !used || !buckets || !wsum) {
+        rc = VEIL_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < m; i++) {
+        int ng;
+        scalar_at(in, lo + i, limbs[i], &ng);
+        neg[i] = (uint8_t)ng;
+    }
+    for (unsigned w = 0; w < nwin; w++) {
+        memset(used, 0, nb);
+        for (size_t i = 0; i < m; i++) {
+            int64_t d = (int64_t)bits_at(limbs[i], w * c, c) + carry[i];
+            carry[i] = d > (int64_t)nb;
+            if (carry[i])
+                d -= (int64_t)1 << c;
+            if (d == 0)
+                continue;
+            int sub = (d < 0) ^ neg[i];
+            size_t b = (size_t)(d < 0 ? -d : d) - 1;
+            if (!used[b]) {
+                veil_ge_identity(&buckets[b]);
+                used[b] = 1;
+            }
+            ge_add_affine(&buckets[b], &buckets[b], &in->bases[lo + i], sub);
+        }
+        bucket_reduce(&wsum[w], buckets, used, nb);
+    }
+    /* Horner over windows, most significant first */
+    veil_ge acc = wsum[nwin - 1];
+    for (unsigned w = nwin - 1; w-- > 0;) {
+        for (unsigned k = 0; k < c; k++)
+            veil_ge_dbl(&acc, &acc);
+        veil_ge_add(&acc, &acc, &wsum[w]);
+    }
+    *out = acc;
+done:
+    if (limbs)
+        veil_wipe(limbs, m * sizeof *limbs);
+    free(limbs);
+    free(neg);
+    free(carry);
+    free(used);
+    free(buckets);
+    free(wsum);
+    return rc;
+}
+
+/* Naive accumulation for tiny inputs (cheaper than bucket set-up). */
+static int msm_small(veil_ge *r, const msm_input *in)
+{
+    veil_ge acc, term, base;
+    veil_ge_identity(&acc);
+    for (size_t i = 0; i < in->n; i++) {
+        veil_fe k;
+        if (in->ints)
+            veil_fe_from_i64(&k, in->ints[i]);
+        else
+            k = in->fe[i];
+        veil_ge_identity(&base);
+        ge_add_affine(&base, &base, &in->bases[i], 0);
+        veil_ge_mul(&term, &base, &k);
+        veil_ge_add(&acc, &acc, &term);
+    }
+    *r = acc;
+    return 0;
+}
+
+static int msm_run(veil_ge *r, const msm_input *in, int threads)
+{
+    if (in->n == 0) {
+        veil_ge_identity(r);
+        return 0;
+    }
+    if (in->bits == 0) {
+        veil_ge_identity(r);
+        return 0;
+    }
+    if (in->n <= 4)
+        return msm_small(r, in);
+    int t = threads > 0 ? threads : omp_get_max_threads();
+    size_t min_chunk = 256;
+    if ((size_t)t > in->n / min_chunk)
+        t = (int)(in->n / min_chunk);
+    if (t < 1)
+        t = 1;
+    veil_ge *part = malloc((size_t)t * sizeof *part);
+    int *rcs = calloc((size_t)t, sizeof *rcs);
+    if (!part || !rcs) {
+        free(part);
+        free(rcs);
+        return veil_fail(VEIL_ENOMEM, "out of memory in MSM");
+    }
+#pragma omp parallel for num_threads(t) schedule(static, 1)
+    for (int k = 0; k < t; k++) {
+        size_t lo = in->n * (size_t)k / (size_t)t, hi = in->n * (size_t)(k + 1) / (size_t)t;
+        rcs[k] = msm_chunk(&part[k], in, lo, hi);
+    }
+    int rc = 0;
+    veil_ge_identity(r);
+    for (int k = 0; k < t; k++) {
+        if (rcs[k])
+            rc = rcs[k];
+        else
+            veil_ge_add(r, r, &part[k]);
+    }
+    free(part);
+    free(rcs);
+    if (rc)
+        return veil_fail(rc, "out of memory in MSM (%zu points)", in->n);
+    return 0;
+}
+
+int veil_msm(veil_ge *r, const veil_ge_affine *bases, const veil_fe *scalars, size_t n,
+             unsigned bits, int threads)
+{
+    if (n && (!bases || !scalars))
+        return veil_fail(VEIL_EINVAL, "MSM: null input");
+    if (bits == 0) {
+        for (size_t i = 0; i < n; i++) {
+            unsigned b = veil_fe_bits(&scalars[i]);
+            if (b > bits)
+                bits = b;
+        }
+    }
+    if (bits > 253)
+        bits = 253;
+    msm_input in = {bases, scalars, NULL, n, bits};
+    return msm_run(r, &in, threads);
+}
+
+int veil_msm_i64(veil_ge *r, const veil_ge_affine *bases, const int64_t *vals, size_t n,
+                 int threads)
+{
+    if (n && (!bases || !vals))
+        return veil_fail(VEIL_EINVAL, "MSM: null input");
+    uint64_t maxmag = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t m = vals[i] < 0 ? 0 - (uint64_t)vals[i] : (uint64_t)vals[i];
+        if (m > maxmag)
+            maxmag = m;
+    }
+    unsigned bits = maxmag ? (unsigned)(64 - __builtin_clzll(maxmag)) : 0;
+    msm_input in = {bases, NULL, vals, n, bits};
+    return msm_run(r, &in, threads);
+}
+
+int veil_ge_msm(veil_ge *r, const veil_ge *points, const veil_fe *scalars, size_t n, int threads)
+{
+    if (n == 0) {
+        veil_ge_identity(r);
+        return 0;
+    }
+    veil_ge_affine *aff = malloc(n * sizeof *aff);
+    if (!aff)
+        return veil_fail(VEIL_ENOMEM, "out of memory in MSM (%zu points)", n);
+    int rc = veil_ge_prepare(aff, points, n);
+    if (rc == 0)
+        rc = veil_msm(r, aff, scalars, n, 0, threads);
+    free(aff);
+    return rc;
+}
