@@ -49,6 +49,12 @@ static inline float fold16(v16 a)
 
 float veil_dot(const float *a, const float *b, int n)
 {
+    if (n < 16) { /* same sum as below: folding an all-zero accumulator gives 0 */
+        float s = 0.0f;
+        for (int j = 0; j < n; j++)
+            s += a[j] * b[j];
+        return s;
+    }
     v16 acc = {0};
     int j = 0;
     for (; j + 16 <= n; j += 16)
