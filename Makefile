@@ -18,7 +18,7 @@ build: setup
 	@cmake --build $(BUILD) -j$(JOBS)
 
 demo: build
-	$(BUILD)/veil demo --nodes 3
+	BUILD=$(BUILD) bash scripts/demo.sh
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

@@ -25,6 +25,9 @@ typedef struct {
 static void run_one(const bench_model *bm, int threads, int steps, FILE *out)
 {
     veil_set_threads(threads);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double base_mb = ru.ru_maxrss / 1024.0; /* runtime before the model */
     veil_model *m;
     if (veil_model_open(bm->path, &m)) {
         fprintf(stderr, "%s\n", veil_last_error());
@@ -52,14 +55,13 @@ static void run_one(const bench_model *bm, int threads, int steps, FILE *out)
     veil_shard_forward_batch(s, 0, steps, x);
     veil_head(m, x + (size_t)(steps - 1) * c->dim, logits);
     double prefill = steps / (veil_now() - t0);
-    struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double weights_mb = veil_model_param_count(c) * 4.0 / 1048576.0;
     double kv_mb = veil_shard_kv_bytes(s) / 1048576.0;
-    double rss_mb = ru.ru_maxrss / 1024.0;
-    fprintf(out, "| %s | %d | %.1f | %.1f | %.2fx | %.1f | %.1f | %.2f |\n", bm->name, threads,
-            decode, prefill, prefill / decode, rss_mb, weights_mb + kv_mb,
-            rss_mb / (weights_mb + kv_mb));
+    double rss_mb = ru.ru_maxrss / 1024.0, model_mb = rss_mb - base_mb;
+    fprintf(out, "| %s | %d | %.1f | %.1f | %.2fx | %.1f | %.1f | %.1f | %.2f |\n", bm->name,
+            threads, decode, prefill, prefill / decode, rss_mb, model_mb, weights_mb + kv_mb,
+            model_mb / (weights_mb + kv_mb));
     fflush(out);
     veil_shard_free(s);
     veil_model_close(m);
@@ -84,8 +86,9 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    printf("| model | threads | decode tok/s | prefill tok/s | prefill/decode | peak RSS MB | weights+KV MB | RSS ratio |\n");
-    printf("|---|---|---|---|---|---|---|---|\n");
+    printf("| model | threads | decode tok/s | prefill tok/s | prefill/decode | peak RSS MB | "
+           "RSS over runtime MB | weights+KV MB | ratio |\n");
+    printf("|---|---|---|---|---|---|---|---|---|\n");
     fflush(stdout);
     for (int i = 0; i < nmodels; i++) {
         if (access(models[i].path, R_OK) != 0) {
