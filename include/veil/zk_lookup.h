@@ -1,0 +1,135 @@
+/* veil zk core: the logUp lookup argument (paper eqs. 25-26) and range
+ * checks, reduced to one sum-check.
+ *
+ * Statement: every entry of a committed vector S (2^a entries) occurs in a
+ * table T (2^b entries; public, e.g. [0, 2^bits) for range checks or the
+ * (input + alpha * output) column of a function table).  Protocol:
+ *   1. the prover commits the multiplicities m_i = |{j : S_j = T_i}|;
+ *   2. challenge beta; the prover commits hS_j = 1/(beta + S_j) and
+ *      hT_i = m_i/(beta + T_i) (eq. 26, one term per side);
+ *   3. challenges gamma, tau1 (a coords), tau2 (b coords); one sum-check
+ *      over L = max(a, b) variables (the smaller side zero-padded) proves
+ *        sum_x [hS - hT + gamma eq(tau1,x)(hS (beta + S) - 1)
+ *                       + gamma^2 eq(tau2,x)(hT (beta + T) - m)] = 0,
+ *      i.e. the two sides of eq. 26 agree and every hS, hT is what it
+ *      claims to be (the eq-weighted zero-checks hold on the whole cube
+ *      except with probability <= 2^a/|F| by Schwartz-Zippel on tau);
+ *   4. the verifier's final check needs S, hS (at the last a coordinates
+ *      of r), hT, m (at the last b) from the commitments and T there from
+ *      the public table.
+ * Callers pad S to a power of two with an element of T (e.g. 0 for
+ * range checks).  The commitment steps are the caller's (zk_matmul.c and
+ * the layer proofs): this module is the algebra plus the sum-check. */
+#ifndef VEIL_ZK_LOOKUP_H
+#define VEIL_ZK_LOOKUP_H
+
+#include "veil/zk_sumcheck.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VEIL_LOGUP_DEG 3
+
+/* The evaluations the verifier's final check needs (claims on the
+ * committed vectors at the points below). */
+typedef struct {
+    veil_fe S, hS; /* at point_a (a coordinates) */
+    veil_fe hT, m; /* at point_b (b coordinates) */
+} veil_logup_evals;
+
+/* Challenges and sizes of one run, shared by prover and verifier. */
+typedef struct {
+    unsigned a, b, L;
+    veil_fe beta, gamma;
+    veil_fe tau1[VEIL_MLE_MAX_VARS], tau2[VEIL_MLE_MAX_VARS];
+    veil_fe r[VEIL_MLE_MAX_VARS]; /* sum-check point, L coordinates */
+} veil_logup_run;
+
+/* The suffix of r that addresses the a-variable (resp. b-variable) side. */
+static inline const veil_fe *veil_logup_point_a(const veil_logup_run *lr)
+{
+    return lr->r + (lr->L - lr->a);
+}
+static inline const veil_fe *veil_logup_point_b(const veil_logup_run *lr)
+{
+    return lr->r + (lr->L - lr->b);
+}
+
+/* Prover, step 1: m[i] = |{j : idx[j] = i}| for n2 table entries;
+ * VEIL_ERANGE if some idx[j] >= n2 (that entry is not in the table). */
+int veil_logup_mults(const uint32_t *idx, size_t n1, veil_fe *m, size_t n2);
+/* Prover, step 2 (after committing m and drawing beta):
+ * hS = 1/(beta + S), hT = m/(beta + T).  VEIL_EINVAL if some beta + x is
+ * zero (probability about 2^a/|F|: draw again). */
+int veil_logup_inverses(const veil_fe *beta, const veil_fe *S, size_t n1, const veil_fe *T,
+                        const veil_fe *m, size_t n2, veil_fe *hS, veil_fe *hT);
+
+/* Step 3 for both sides: draws gamma, tau1, tau2 (lr->beta, a, b set by
+ * the caller).  Then the sum-check with claim rho * P (0 without mask).
+ * Prover: rounds[L * 4]; fills lr->r and ev.  The inputs are not changed. */
+int veil_logup_prove_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *S,
+                        const veil_fe *hS, const veil_fe *T, const veil_fe *m, const veil_fe *hT,
+                        const veil_sc_mask *mask, veil_fe *rounds, veil_logup_evals *ev);
+/* Verifier: checks the rounds against claim (rho * P, or 0 when mask_claim
+ * is NULL), fills lr->r and *final (the value g + rho p must take at r). */
+int veil_logup_verify_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *mask_claim,
+                         const veil_fe *rounds, veil_fe *final);
+/* Verifier's last step: absorbs ev (as the prover did at the end of
+ * veil_logup_prove_sc); T_at = T~ at point_b (public table), rho_p =
+ * rho * p(r) (zero without mask); VEIL_EVERIFY unless g(r) + rho_p == final.
+ * The claims in ev must still be proven against the commitments. */
+int veil_logup_final_check(veil_transcript *t, const veil_logup_run *lr,
+                           const veil_logup_evals *ev, const veil_fe *T_at, const veil_fe *rho_p,
+                           const veil_fe *final);
+
+/* ---- ReLU by bit decomposition (paper eqs. 20-24) ----
+ *
+ * Statement: committed Z, A (2^a signed integers, |z| < 2^Q) satisfy
+ * A = ReLU(Z) = sign(Z) * abs(Z).  The prover commits bit vectors B_0 (sign,
+ * 1 for z >= 0, eq. 21) and B_1..B_Q (abs(z), most significant first); after
+ * a challenge c and tau, one sum-check of degree 3 proves eq. 24 on every
+ * entry, weighted by eq(tau, x):
+ *   sum_x eq(tau,x) [(2B_0-1)M - Z + c(B_0 M - A) + sum_i c^(i+2) B_i(B_i-1)] = 0,
+ *   M = sum_{i>=1} 2^(Q-i) B_i.
+ * The bits are committed as one vector of (Q+1) * 2^a entries (bit i at
+ * offset i * 2^a), so the Q+1 final claims B_i(r) reduce to one claim on
+ * that vector (veil_relu_bits_claim). */
+#define VEIL_RELU_MAX_BITS 30
+#define VEIL_RELU_DEG 3
+
+typedef struct {
+    unsigned a, Q;
+    veil_fe c;
+    veil_fe tau[VEIL_MLE_MAX_VARS];
+    veil_fe r[VEIL_MLE_MAX_VARS];
+} veil_relu_run;
+
+typedef struct {
+    veil_fe Z, A, bits[VEIL_RELU_MAX_BITS + 1]; /* at r */
+} veil_relu_evals;
+
+/* Witness: Z, A as field elements and the (Q+1) * n bit vector; n a power
+ * of two >= 2 (pad with zeros).  VEIL_ERANGE if some |z| >= 2^Q. */
+int veil_relu_witness(const int64_t *z, size_t n, unsigned Q, veil_fe *Zf, veil_fe *Af,
+                      veil_fe *bits);
+/* Prover (after committing Z, A, bits; lr->a and lr->Q set): draws c, tau;
+ * sum-check with claim rho P; rounds[a * 4]; fills lr->r and ev, absorbs ev. */
+int veil_relu_prove_sc(veil_transcript *t, veil_relu_run *lr, const veil_fe *Z,
+                       const veil_fe *A, const veil_fe *bits, const veil_sc_mask *mask,
+                       veil_fe *rounds, veil_relu_evals *ev);
+int veil_relu_verify_sc(veil_transcript *t, veil_relu_run *lr, const veil_fe *mask_claim,
+                        const veil_fe *rounds, veil_fe *final);
+/* Absorbs ev; VEIL_EVERIFY unless the eq. 24 combination at r plus rho_p
+ * equals final. */
+int veil_relu_final_check(veil_transcript *t, const veil_relu_run *lr,
+                          const veil_relu_evals *ev, const veil_fe *rho_p, const veil_fe *final);
+/* The bits vector's extension at (s, r) implied by ev: sum_i eq(s, i) B_i(r),
+ * s having veil_mle_log2(Q+1) coordinates. */
+void veil_relu_bits_claim(const veil_relu_run *lr, const veil_relu_evals *ev, const veil_fe *s,
+                          veil_fe *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,242 @@
+/* logUp lookups / range checks (eqs. 25-26) and ReLU by bit decomposition
+ * (eqs. 20-24): completeness on random instances with and without
+ * masking; soundness against out-of-table entries, wrong ReLU outputs,
+ * non-binary bits, every altered round value and every altered claim. */
+#include "harness.h"
+
+#include "veil/zk_lookup.h"
+
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t rnd32(void)
+{
+    uint32_t x;
+    RAND_bytes((unsigned char *)&x, sizeof x);
+    return x;
+}
+
+/* Mask set-up as a protocol would do it (the commitment is stood in for
+ * by absorbing P). */
+static void mask_setup(veil_transcript *t, veil_sc_mask *m, unsigned n, unsigned deg,
+                       veil_fe *claim)
+{
+    size_t len = veil_sc_mask_len(n, deg);
+    veil_fe *y = malloc(len * sizeof *y), P;
+    veil_sc_mask_random(m, n, deg);
+    veil_sc_mask_sum_vector(y, n, deg);
+    veil_fe_inner(&P, m->coef, y, len);
+    veil_transcript_absorb_fe(t, "P", &P);
+    veil_transcript_challenge(t, "rho", &m->rho);
+    veil_fe_mul(claim, &P, &m->rho);
+    free(y);
+}
+
+static void mask_at(const veil_sc_mask *m, const veil_fe *r, veil_fe *rho_p)
+{
+    if (!m) {
+        veil_fe_zero(rho_p);
+        return;
+    }
+    size_t len = veil_sc_mask_len(m->nvars, m->deg);
+    veil_fe *y = malloc(len * sizeof *y);
+    veil_sc_mask_eval_vector(y, r, m->nvars, m->deg);
+    veil_fe_inner(rho_p, m->coef, y, len);
+    veil_fe_mul(rho_p, rho_p, &m->rho);
+    free(y);
+}
+
+/* Range check of 2^a values against [0, 2^b); bad >= 0 makes entry 0 of S
+ * equal 2^b + bad while the prover pretends it is table entry 0. */
+static int logup_case(unsigned a, unsigned b, int masked, long bad, int tamper)
+{
+    size_t n1 = (size_t)1 << a, n2 = (size_t)1 << b;
+    veil_fe *S = malloc(n1 * sizeof *S), *T = malloc(n2 * sizeof *T), *m = malloc(n2 * sizeof *m),
+            *hS = malloc(n1 * sizeof *hS), *hT = malloc(n2 * sizeof *hT);
+    uint32_t *idx = malloc(n1 * sizeof *idx);
+    for (size_t i = 0; i < n2; i++)
+        veil_fe_from_u64(&T[i], i);
+    for (size_t j = 0; j < n1; j++) {
+        idx[j] = rnd32() % (uint32_t)n2;
+        veil_fe_from_u64(&S[j], idx[j]);
+    }
+    if (bad >= 0) {
+        idx[0] = 0;
+        veil_fe_from_u64(&S[0], n2 + (uint64_t)bad);
+    }
+    int ok = 1;
+    CHECK(veil_logup_mults(idx, n1, m, n2) == 0);
+    veil_transcript tp, tv;
+    veil_transcript_init(&tp, "test/logup");
+    veil_fe claim, beta, final, rho_p, T_at;
+    veil_fe_zero(&claim);
+    veil_sc_mask mk = {0};
+    unsigned L = a > b ? a : b;
+    if (masked) mask_setup(&tp, &mk, L, VEIL_LOGUP_DEG, &claim);
+    tv = tp;
+    veil_transcript_challenge(&tp, "beta", &beta); /* after committing m */
+    CHECK(veil_logup_inverses(&beta, S, n1, T, m, n2, hS, hT) == 0);
+    veil_logup_run lp = {.a = a, .b = b, .beta = beta}, lv = {.a = a, .b = b};
+    veil_fe *rounds = malloc((size_t)L * 4 * sizeof *rounds);
+    veil_logup_evals ev;
+    CHECK(veil_logup_prove_sc(&tp, &lp, S, hS, T, m, hT, masked ? &mk : NULL, rounds, &ev) == 0);
+    veil_transcript_challenge(&tv, "beta", &lv.beta);
+    veil_transcript t0 = tv;
+    ok &= veil_logup_verify_sc(&tv, &lv, masked ? &claim : NULL, rounds, &final) == 0;
+    veil_mle_eval_identity(&T_at, veil_logup_point_b(&lv), b);
+    mask_at(masked ? &mk : NULL, lv.r, &rho_p);
+    ok &= veil_logup_final_check(&tv, &lv, &ev, &T_at, &rho_p, &final) == 0;
+    /* the claims in ev are the committed vectors' true evaluations */
+    veil_fe v;
+    veil_mle_eval(&v, S, a, veil_logup_point_a(&lv));
+    ok &= veil_fe_eq(&v, &ev.S);
+    veil_mle_eval(&v, m, b, veil_logup_point_b(&lv));
+    ok &= veil_fe_eq(&v, &ev.m);
+    ok &= memcmp(&tv, &tp, sizeof tv) == 0; /* both transcripts end alike */
+    if (tamper && ok) {
+        veil_fe one;
+        veil_fe_one(&one);
+        for (size_t i = 0; i < (size_t)L * 4; i++) {
+            veil_transcript tt = t0;
+            veil_logup_run lt = {.a = a, .b = b, .beta = lv.beta};
+            veil_fe_add(&rounds[i], &rounds[i], &one);
+            int acc = veil_logup_verify_sc(&tt, &lt, masked ? &claim : NULL, rounds, &final) == 0;
+            veil_mle_eval_identity(&T_at, veil_logup_point_b(&lt), b);
+            mask_at(masked ? &mk : NULL, lt.r, &rho_p);
+            acc = acc && veil_logup_final_check(&tt, &lt, &ev, &T_at, &rho_p, &final) == 0;
+            CHECKF(!acc, "altered round value %zu accepted", i);
+            veil_fe_sub(&rounds[i], &rounds[i], &one);
+        }
+        veil_fe *fields[] = {&ev.S, &ev.hS, &ev.hT, &ev.m};
+        for (int f = 0; f < 4; f++) {
+            veil_transcript tt = t0;
+            veil_logup_run lt = {.a = a, .b = b, .beta = lv.beta};
+            veil_fe_add(fields[f], fields[f], &one);
+            int acc = veil_logup_verify_sc(&tt, &lt, masked ? &claim : NULL, rounds, &final) == 0;
+            veil_mle_eval_identity(&T_at, veil_logup_point_b(&lt), b);
+            mask_at(masked ? &mk : NULL, lt.r, &rho_p);
+            acc = acc && veil_logup_final_check(&tt, &lt, &ev, &T_at, &rho_p, &final) == 0;
+            CHECKF(!acc, "altered evaluation %d accepted", f);
+            veil_fe_sub(fields[f], fields[f], &one);
+        }
+        /* a different table (public input) */
+        veil_transcript tt = t0;
+        veil_logup_run lt = {.a = a, .b = b, .beta = lv.beta};
+        int acc = veil_logup_verify_sc(&tt, &lt, masked ? &claim : NULL, rounds, &final) == 0;
+        veil_mle_eval_identity(&T_at, veil_logup_point_b(&lt), b);
+        veil_fe_add(&T_at, &T_at, &one);
+        mask_at(masked ? &mk : NULL, lt.r, &rho_p);
+        acc = acc && veil_logup_final_check(&tt, &lt, &ev, &T_at, &rho_p, &final) == 0;
+        CHECK(!acc);
+    }
+    veil_sc_mask_free(&mk);
+    free(S), free(T), free(m), free(hS), free(hT), free(idx), free(rounds);
+    return ok;
+}
+
+static int relu_case(unsigned a, unsigned Q, int masked, int cheat, int tamper)
+{
+    size_t n = (size_t)1 << a;
+    int64_t *z = malloc(n * sizeof *z);
+    veil_fe *Z = malloc(n * sizeof *Z), *A = malloc(n * sizeof *A),
+            *bits = malloc((Q + 1) * n * sizeof *bits);
+    for (size_t x = 0; x < n; x++)
+        z[x] = (int64_t)(rnd32() % (1u << Q)) * ((rnd32() & 1) ? 1 : -1);
+    z[1] = 0;
+    CHECK(veil_relu_witness(z, n, Q, Z, A, bits) == 0);
+    veil_fe one;
+    veil_fe_one(&one);
+    if (cheat == 1) veil_fe_add(&A[2], &A[2], &one); /* wrong ReLU output */
+    if (cheat == 2) { /* z = 2 encoded as bits "0..02" with sign 1: not binary */
+        veil_fe_from_u64(&Z[3], 2);
+        veil_fe_from_u64(&A[3], 2);
+        veil_fe_one(&bits[3]);
+        for (unsigned i = 1; i <= Q; i++)
+            veil_fe_zero(&bits[(size_t)i * n + 3]);
+        veil_fe_from_u64(&bits[(size_t)Q * n + 3], 2);
+    }
+    if (cheat == 3) { /* negative z passed off as positive: A = |z| */
+        z[0] = -5;
+        veil_relu_witness(z, n, Q, Z, A, bits);
+        veil_fe_from_u64(&A[0], 5);
+    }
+    veil_transcript tp, tv;
+    veil_transcript_init(&tp, "test/relu");
+    veil_fe claim, final, rho_p;
+    veil_fe_zero(&claim);
+    veil_sc_mask mk = {0};
+    if (masked) mask_setup(&tp, &mk, a, VEIL_RELU_DEG, &claim);
+    tv = tp;
+    veil_relu_run lp = {.a = a, .Q = Q}, lv = {.a = a, .Q = Q};
+    veil_fe *rounds = malloc((size_t)a * 4 * sizeof *rounds);
+    veil_relu_evals ev;
+    CHECK(veil_relu_prove_sc(&tp, &lp, Z, A, bits, masked ? &mk : NULL, rounds, &ev) == 0);
+    veil_transcript t0 = tv;
+    int ok = veil_relu_verify_sc(&tv, &lv, masked ? &claim : NULL, rounds, &final) == 0;
+    mask_at(masked ? &mk : NULL, lv.r, &rho_p);
+    ok = ok && veil_relu_final_check(&tv, &lv, &ev, &rho_p, &final) == 0;
+    /* the combined bit claim equals the bits vector's extension at (s, r) */
+    unsigned q = veil_mle_log2(Q + 1);
+    veil_fe s[5], pt[5 + VEIL_MLE_MAX_VARS], want, got;
+    for (unsigned k = 0; k < q; k++)
+        veil_fe_random(&s[k]);
+    memcpy(pt, s, q * sizeof *s);
+    memcpy(pt + q, lv.r, a * sizeof *s);
+    veil_relu_bits_claim(&lv, &ev, s, &got);
+    veil_mle_eval_padded(&want, bits, (Q + 1) * n, q + a, pt);
+    if (ok) CHECKF(veil_fe_eq(&got, &want), "bits claim a=%u Q=%u cheat=%d", a, Q, cheat);
+    if (tamper && ok) {
+        for (size_t i = 0; i < (size_t)a * 4; i++) {
+            veil_transcript tt = t0;
+            veil_relu_run lt = {.a = a, .Q = Q};
+            veil_fe_add(&rounds[i], &rounds[i], &one);
+            int acc = veil_relu_verify_sc(&tt, &lt, masked ? &claim : NULL, rounds, &final) == 0;
+            mask_at(masked ? &mk : NULL, lt.r, &rho_p);
+            acc = acc && veil_relu_final_check(&tt, &lt, &ev, &rho_p, &final) == 0;
+            CHECKF(!acc, "altered relu round value %zu accepted", i);
+            veil_fe_sub(&rounds[i], &rounds[i], &one);
+        }
+        for (unsigned f = 0; f < Q + 3; f++) {
+            veil_fe *e = f == 0 ? &ev.Z : f == 1 ? &ev.A : &ev.bits[f - 2];
+            veil_transcript tt = t0;
+            veil_relu_run lt = {.a = a, .Q = Q};
+            veil_fe_add(e, e, &one);
+            int acc = veil_relu_verify_sc(&tt, &lt, masked ? &claim : NULL, rounds, &final) == 0;
+            mask_at(masked ? &mk : NULL, lt.r, &rho_p);
+            acc = acc && veil_relu_final_check(&tt, &lt, &ev, &rho_p, &final) == 0;
+            CHECKF(!acc, "altered relu evaluation %u accepted", f);
+            veil_fe_sub(e, e, &one);
+        }
+    }
+    veil_sc_mask_free(&mk);
+    free(z), free(Z), free(A), free(bits), free(rounds);
+    return ok;
+}
+
+int main(void)
+{
+    for (int masked = 0; masked <= 1; masked++) {
+        CHECK(logup_case(6, 4, masked, -1, 1));
+        CHECK(logup_case(3, 8, masked, -1, 1));
+        CHECK(logup_case(5, 5, masked, -1, 0));
+        CHECK(logup_case(12, 8, masked, -1, 0));
+        CHECK(!logup_case(6, 4, masked, 0, 0));  /* 16 is not in [0, 16) */
+        CHECK(!logup_case(3, 8, masked, 77, 0)); /* nor 333 in [0, 256) */
+        CHECK(relu_case(5, 8, masked, 0, 1));
+        CHECK(relu_case(10, 16, masked, 0, 0));
+        CHECK(relu_case(4, 30, masked, 0, 0));
+        CHECK(!relu_case(5, 8, masked, 1, 0));
+        CHECK(!relu_case(5, 8, masked, 2, 0));
+        CHECK(!relu_case(5, 8, masked, 3, 0));
+    }
+    /* witness generation bounds */
+    int64_t big[2] = {1 << 8, 0};
+    veil_fe Z[2], A[2], bits[18];
+    CHECK(veil_relu_witness(big, 2, 8, Z, A, bits) == VEIL_ERANGE);
+    CHECK(veil_relu_witness(big, 2, 31, Z, A, bits) == VEIL_ERANGE);
+    uint32_t idx[2] = {0, 16};
+    veil_fe m[16];
+    CHECK(veil_logup_mults(idx, 2, m, 16) == VEIL_ERANGE);
+    return test_done();
+}
