@@ -62,12 +62,13 @@ typedef struct {
     veil_fe r_s, r_t;   /* e r_S + r_1, e r_t + r_2 */
 } veil_open_proof;
 
-/* Prover: knows S (d), its blinding r_s (c_S = <S, G> + r_s H) and the
- * blinding r_t of c_t = <S, y> U + r_t H.  Absorbs c_S, c_t, y, then its
- * own messages.  Allocates pf->s; free with veil_open_proof_free. */
+/* Prover: knows S (d), its blinding r_s (c_s = <S, G> + r_s H) and the
+ * blinding r_t of c_t = <S, y> U + r_t H (r_t NULL: public t, c_t = t U).
+ * Absorbs c_s, c_t, y, then its own messages.  Allocates pf->s; free with
+ * veil_open_proof_free. */
 int veil_open_prove(veil_open_proof *pf, veil_transcript *tr, const veil_pedersen_gens *pg,
-                    const veil_fe *S, size_t d, const veil_fe *r_s, const veil_fe *y,
-                    const veil_fe *r_t, int threads);
+                    const veil_ge *c_s, const veil_ge *c_t, const veil_fe *S, size_t d,
+                    const veil_fe *r_s, const veil_fe *y, const veil_fe *r_t, int threads);
 /* Verifier: 0 if the proof shows c_S and c_t open to S, t with
  * <S, y> = t; VEIL_EVERIFY (reason in veil_last_error) otherwise.  For a
  * public t pass c_t = t U (veil_pedersen_commit_value with r = NULL). */
