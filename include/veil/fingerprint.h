@@ -83,11 +83,11 @@ typedef struct {
     int ok;              /* 1 = within tolerance */
 } veil_fp_check;
 
-/* Check a (possibly remote) fingerprint against a reference block `x` of the
- * same shape held by the verifier. Fills *res; returns 0, or an error when the
- * shapes differ (which is itself a disagreement: res->ok = 0). */
-int veil_fp_check_against(const veil_fp *fp, const float *x, const veil_fp_tol *tol,
-                          veil_fp_check *res);
+/* Check a (possibly remote) fingerprint against the verifier's reference
+ * block `x` of T x dim floats. Fills *res; a fingerprint of another shape
+ * gives VEIL_EVERIFY with res->ok = 0 (never reads past x). */
+int veil_fp_check_against(const veil_fp *fp, const float *x, int T, int dim,
+                          const veil_fp_tol *tol, veil_fp_check *res);
 
 /* Field helpers (exposed for tests). */
 uint32_t veil_fp_eval(const veil_fp *fp, uint32_t x);

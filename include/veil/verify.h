@@ -97,11 +97,12 @@ int veil_outputs_agree(const float *a, const float *b, size_t n, const veil_quor
 /* Quorum over R full outputs of n floats each. */
 int veil_quorum_outputs(int R, const float *const *outs, size_t n, const veil_quorum_opts *o,
                         veil_quorum_result *res);
-/* Quorum over R fingerprints. outs[i] may hold replica i's full block (T x
- * dim) or NULL when only its fingerprint travelled. Exact mode compares the
- * fingerprints; tolerant mode checks each fingerprint against any full block
- * available (two fingerprint-only replicas agree only if bit-identical). */
-int veil_quorum_fps(int R, const veil_fp *fps, const float *const *outs,
+/* Quorum over R fingerprints of one block of T x dim floats. outs[i] may hold
+ * replica i's full block or NULL when only its fingerprint travelled. Exact
+ * mode compares the fingerprints; tolerant mode checks each fingerprint
+ * against any full block available (two fingerprint-only replicas agree only
+ * if bit-identical). A fingerprint of another shape agrees with nobody. */
+int veil_quorum_fps(int R, const veil_fp *fps, const float *const *outs, int T, int dim,
                     const veil_quorum_opts *o, veil_quorum_result *res);
 
 /* ---- sampled verification (sample:P) ----------------------------------------- */
@@ -210,13 +211,19 @@ int veil_fp_recorder_finish(veil_fp_recorder *r, veil_fp *out);
  * 0..history_seq-1, or NULL without history. */
 const float *veil_fp_recorder_history(const veil_fp_recorder *r, int layer);
 
-/* First divergent layer between two replicas' per-layer fingerprints of one
- * block (n = last-first entries, a[i] is layer first+i) by bisection, assuming
- * the common input agrees and outputs a[n-1], b[n-1] differ. Returns the index
- * i in 0..n-1, or -1 when the last fingerprints agree. *probes counts the
- * fingerprint pairs compared (ceil(log2 n) + 1 at most). */
-int veil_bisect_first_divergent(const veil_fp *a, const veil_fp *b, int n,
-                                const veil_quorum_opts *o, int *probes);
+/* Dispute bisection over the layers of one block: probe(ctx, i) returns 1
+ * when the replicas agree on the output of layer first+i (i in 0..n-1). The
+ * shard input is agreed (same input to every replica); if the outputs
+ * (i = n-1) agree, returns -1. Otherwise returns the first i whose output
+ * disagrees while layer i-1's output (or the input) agrees, in at most
+ * ceil(log2 n) + 1 probes (*probes counts them). Tolerant deployments probe
+ * by fetching one replica's block for layer i and checking the other's
+ * fingerprint against it (veil_fp_check_against). */
+typedef int (*veil_bisect_probe)(void *ctx, int i);
+int veil_bisect(int n, veil_bisect_probe probe, void *ctx, int *probes);
+/* Exact mode: bisection over two replicas' per-layer fingerprints (a[i] and
+ * b[i] of layer first+i). */
+int veil_bisect_fps(const veil_fp *a, const veil_fp *b, int n, int *probes);
 
 /* The client recomputes one layer: `w` its weights, `in` its agreed inputs at
  * positions 0..pos+T-1 (x dim), and writes the outputs of positions
@@ -225,9 +232,10 @@ int veil_dispute_recompute(const veil_config *cfg, int layer, const veil_layer *
                            const float *in, int pos, int T, float *out);
 
 /* Judge the replicas' fingerprints of that layer against the recomputed
- * block: bit i of the result = replica i is guilty. */
-uint32_t veil_dispute_judge(int R, const veil_fp *const *fps, const float *truth,
-                            const veil_quorum_opts *o);
+ * block `truth` (T x dim): bit i of the result = replica i is guilty (a
+ * fingerprint of another shape is guilty). */
+uint32_t veil_dispute_judge(int R, const veil_fp *const *fps, const float *truth, int T,
+                            int dim, const veil_quorum_opts *o);
 
 #ifdef __cplusplus
 }

@@ -301,10 +301,14 @@ veil_fp_tol veil_fp_default_tol(void)
     return (veil_fp_tol){.max_exp_mismatch = 0.125, .max_mant_mean = 8, .max_mant_max = 64};
 }
 
-int veil_fp_check_against(const veil_fp *fp, const float *x, const veil_fp_tol *tol,
-                          veil_fp_check *res)
+int veil_fp_check_against(const veil_fp *fp, const float *x, int T, int dim,
+                          const veil_fp_tol *tol, veil_fp_check *res)
 {
     memset(res, 0, sizeof *res);
+    if (fp->T != (uint32_t)T || fp->dim != (uint32_t)dim || fp->k < 1 || fp->k > T * dim ||
+        fp->k > VEIL_FP_MAX_K)
+        return veil_fail(VEIL_EVERIFY, "fingerprint of a %u x %u block (k %d), expected %d x %d",
+                         fp->T, fp->dim, fp->k, T, dim);
     veil_fp_builder *b;
     int rc = veil_fp_builder_new(fp->k, (int)fp->dim, &b);
     if (rc) return rc;

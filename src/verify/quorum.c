@@ -171,24 +171,28 @@ int veil_quorum_outputs(int R, const float *const *outs, size_t n, const veil_qu
 }
 
 /* Tolerant agreement of replica i's fingerprint with replica j's full block. */
-static int fp_agrees_with_block(const veil_fp *fp, const float *x, const veil_quorum_opts *o)
+static int fp_agrees_with_block(const veil_fp *fp, const float *x, int T, int dim,
+                                const veil_quorum_opts *o)
 {
     veil_fp_check chk;
-    return veil_fp_check_against(fp, x, &o->fp_tol, &chk) == 0 && chk.ok;
+    return veil_fp_check_against(fp, x, T, dim, &o->fp_tol, &chk) == 0 && chk.ok;
 }
 
-static int fps_agree(const veil_fp *fps, const float *const *outs, int i, int j,
+static int fps_agree(const veil_fp *fps, const float *const *outs, int i, int j, int T, int dim,
                      const veil_quorum_opts *o)
 {
+    for (int r = 0; r < 2; r++) {
+        const veil_fp *f = r ? &fps[j] : &fps[i];
+        if (f->T != (uint32_t)T || f->dim != (uint32_t)dim) return 0;
+    }
     if (veil_fp_equal(&fps[i], &fps[j])) return 1;
     if (o->exact) return 0;
-    if (fps[i].T != fps[j].T || fps[i].dim != fps[j].dim) return 0;
-    if (outs && outs[j]) return fp_agrees_with_block(&fps[i], outs[j], o);
-    if (outs && outs[i]) return fp_agrees_with_block(&fps[j], outs[i], o);
+    if (outs && outs[j]) return fp_agrees_with_block(&fps[i], outs[j], T, dim, o);
+    if (outs && outs[i]) return fp_agrees_with_block(&fps[j], outs[i], T, dim, o);
     return 0;
 }
 
-int veil_quorum_fps(int R, const veil_fp *fps, const float *const *outs,
+int veil_quorum_fps(int R, const veil_fp *fps, const float *const *outs, int T, int dim,
                     const veil_quorum_opts *o, veil_quorum_result *res)
 {
     int rc = check_args(R, o);
@@ -196,6 +200,6 @@ int veil_quorum_fps(int R, const veil_fp *fps, const float *const *outs,
     uint8_t agree[VEIL_MAX_REPLICAS * VEIL_MAX_REPLICAS] = {0};
     for (int i = 0; i < R; i++)
         for (int j = i + 1; j < R; j++)
-            agree[i * R + j] = agree[j * R + i] = (uint8_t)fps_agree(fps, outs, i, j, o);
+            agree[i * R + j] = agree[j * R + i] = (uint8_t)fps_agree(fps, outs, i, j, T, dim, o);
     return veil_quorum_decide(R, agree, o, res);
 }
