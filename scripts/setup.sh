@@ -13,6 +13,7 @@ PACKAGES=(
   iproute2                           # network-namespace tests
   fortunes fortunes-min              # text corpora for perplexity and attacks
   gnuplot-nox                        # plots in docs/ (make report)
+  valgrind                           # memory-error test
 )
 
 missing=()
