@@ -147,13 +147,15 @@ int veil_outputs_agree(const float *a, const float *b, size_t n, const veil_quor
 {
     if (o->exact) return memcmp(a, b, n * sizeof(float)) == 0;
     double ss = 0, dmax = 0;
+    int bad = 0;
     for (size_t i = 0; i < n; i++) {
         double d = fabs((double)a[i] - b[i]);
-        if (!(d <= dmax)) dmax = d; /* NaN propagates as disagreement */
+        bad |= !isfinite(d); /* NaN or inf anywhere is a disagreement */
+        if (d > dmax) dmax = d;
         ss += (double)a[i] * a[i];
     }
     double rms = sqrt(ss / (n ? n : 1));
-    return isfinite(dmax) && dmax <= o->tol * (rms > 0 ? rms : 1e-30);
+    return !bad && dmax <= o->tol * (rms > 0 ? rms : 1e-30);
 }
 
 int veil_quorum_outputs(int R, const float *const *outs, size_t n, const veil_quorum_opts *o,
