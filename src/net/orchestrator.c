@@ -1,0 +1,727 @@
+/* The client side of a node pipeline: connection management, scheduling,
+ * shard provisioning, the forward backend and failover. See
+ * veil/orchestrator.h for the design. The orchestrator is single-threaded:
+ * one instance drives one generation at a time. */
+#include "veil/orchestrator.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_REP 8
+#define MAX_ATTEMPTS 4 /* failovers tried for one forward */
+
+typedef struct {
+    char host[VEIL_PROTO_STR_MAX + 1];
+    int port;
+    char addr[300];
+    veil_stream s;
+    int up;
+    veil_msg_caps caps;
+    uint64_t ping_nonce;
+    double ping_sent;
+    int ping_out;
+    veil_msg_stats stats;
+} onode;
+
+typedef struct {
+    int first, last;
+    int n_rep;
+    int rep[MAX_REP];        /* node indices */
+    uint32_t handle[MAX_REP]; /* 0 = not loaded there */
+    uint64_t sid[MAX_REP];    /* 0 = no session */
+    int active;              /* index into rep */
+} oshard;
+
+struct veil_orch {
+    const veil_model *m;
+    veil_orch_opts o;
+    onode *nodes;
+    int n_nodes;
+    oshard *shards;
+    int n_shards;
+    veil_shard *local;
+    int dim, max_seq, max_T, staged, failovers;
+    int broken; /* a node holding a session went down since the last rebuild */
+    float *hist, *tmp, *rbuf;
+    uint64_t sent, received, nonce;
+    double last_ping;
+};
+
+static void olog(veil_orch *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void olog(veil_orch *o, const char *fmt, ...)
+{
+    if (o->o.quiet) return;
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "veil run: %s\n", line);
+}
+
+/* ---- node connections ------------------------------------------------------ */
+
+static int involved(const veil_orch *o, int i)
+{
+    for (int s = 0; s < o->n_shards; s++)
+        for (int r = 0; r < o->shards[s].n_rep; r++)
+            if (o->shards[s].rep[r] == i && o->shards[s].sid[r]) return 1;
+    return 0;
+}
+
+/* Forget everything a node held: a node that comes back is a new process. */
+static void node_down(veil_orch *o, int i, const char *why)
+{
+    onode *n = &o->nodes[i];
+    if (!n->up) return;
+    olog(o, "node %s (%s) is down: %s", n->caps.name, n->addr, why);
+    if (involved(o, i)) o->broken = 1;
+    veil_stream_close(&n->s);
+    n->up = 0;
+    n->ping_out = 0;
+    for (int s = 0; s < o->n_shards; s++)
+        for (int r = 0; r < o->shards[s].n_rep; r++)
+            if (o->shards[s].rep[r] == i) o->shards[s].handle[r] = 0, o->shards[s].sid[r] = 0;
+}
+
+static int node_send(veil_orch *o, int i, int type, uint64_t sid, const void *p, size_t len)
+{
+    onode *n = &o->nodes[i];
+    if (!n->up) return veil_fail(VEIL_ECLOSED, "node %s is down", n->addr);
+    int rc = veil_frame_write(&n->s, type, sid, p, len);
+    if (rc) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", veil_last_error());
+        node_down(o, i, why);
+        return veil_fail(rc, "node %s: %s", n->addr, why);
+    }
+    o->sent += VEIL_FRAME_HDR + len;
+    return 0;
+}
+
+static int node_read(veil_orch *o, int i, veil_frame *f)
+{
+    onode *n = &o->nodes[i];
+    uint32_t lim = 8 + (uint32_t)o->max_T * (uint32_t)o->dim * 4 + VEIL_MSG_MAX_SMALL;
+    int rc = veil_frame_read(&n->s, lim, f);
+    if (rc) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", veil_last_error());
+        node_down(o, i, why);
+        return veil_fail(rc, "node %s: %s", n->addr, why);
+    }
+    o->received += VEIL_FRAME_HDR + f->h.length;
+    return 0;
+}
+
+/* Frames that may arrive at any time: PONG (heartbeat), stale RESULTs of
+ * sessions closed by a failover. Returns 1 when f was consumed. */
+static int async_frame(veil_orch *o, int i, const veil_frame *f)
+{
+    uint64_t nonce;
+    if (f->h.type == VEIL_MSG_PONG) {
+        if (!veil_msg_u64_decode(f->payload, f->h.length, &nonce) && nonce == o->nodes[i].ping_nonce)
+            o->nodes[i].ping_out = 0;
+        return 1;
+    }
+    return f->h.type == VEIL_MSG_RESULT;
+}
+
+static int error_frame(veil_orch *o, int i, const veil_frame *f)
+{
+    veil_msg_error e;
+    if (veil_msg_error_decode(f->payload, f->h.length, &e)) return veil_fail(VEIL_EPROTO, "node %s sent a malformed ERROR", o->nodes[i].addr);
+    return veil_fail(e.code < 0 && e.code >= VEIL_ECLOSED ? e.code : VEIL_EPROTO, "node %s: %s",
+                     o->nodes[i].caps.name, e.message);
+}
+
+/* Send a request and return the first reply that is not asynchronous. */
+static int node_rpc(veil_orch *o, int i, int type, uint64_t sid, const void *p, size_t len,
+                    veil_frame *reply)
+{
+    int rc = node_send(o, i, type, sid, p, len);
+    while (!rc) {
+        if ((rc = node_read(o, i, reply))) break;
+        if (!async_frame(o, i, reply)) {
+            if (reply->h.type != VEIL_MSG_ERROR) return 0;
+            rc = error_frame(o, i, reply);
+        }
+        veil_frame_free(reply);
+    }
+    return rc;
+}
+
+static int node_connect(veil_orch *o, int i, int timeout_ms)
+{
+    onode *n = &o->nodes[i];
+    int rc = veil_dial(o->o.transport, n->host, n->port, timeout_ms, &n->s);
+    if (rc) return rc;
+    veil_set_timeout(n->s.fd, o->o.timeout_ms);
+    n->up = 1;
+    veil_msg_hello h = {VEIL_ROLE_CLIENT, ""};
+    snprintf(h.name, sizeof h.name, "%s", o->o.name ? o->o.name : "client");
+    uint8_t buf[VEIL_MSG_MAX_SMALL];
+    veil_frame f;
+    if ((rc = node_rpc(o, i, VEIL_MSG_HELLO, 0, buf, veil_msg_hello_encode(&h, buf), &f))) return rc;
+    rc = f.h.type == VEIL_MSG_CAPS ? veil_msg_caps_decode(f.payload, f.h.length, &n->caps)
+                                   : veil_fail(VEIL_EPROTO, "node %s answered HELLO with %s", n->addr,
+                                               veil_msg_name(f.h.type));
+    veil_frame_free(&f);
+    if (rc) node_down(o, i, veil_last_error());
+    return rc;
+}
+
+/* ---- provisioning ------------------------------------------------------------ */
+
+static int default_weights(const veil_model *m, int first, int last, float *out)
+{
+    size_t per = veil_layer_floats(&m->cfg);
+    for (int l = first; l < last; l++) veil_layer_to_floats(&m->cfg, &m->layers[l], out + per * (size_t)(l - first));
+    return 0;
+}
+
+static int push_weights(veil_orch *o, int i, const float *w, size_t bytes, veil_frame *reply)
+{
+    uint8_t *chunk = malloc(8 + VEIL_WEIGHT_CHUNK);
+    if (!chunk) return veil_fail(VEIL_ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t off = 0; off < bytes && !rc; off += VEIL_WEIGHT_CHUNK) {
+        size_t len = bytes - off < VEIL_WEIGHT_CHUNK ? bytes - off : VEIL_WEIGHT_CHUNK;
+        for (int b = 0; b < 8; b++) chunk[b] = (uint8_t)((uint64_t)off >> (8 * b));
+        memcpy(chunk + 8, (const uint8_t *)w + off, len);
+        if (off + len < bytes) rc = node_send(o, i, VEIL_MSG_WEIGHTS, 0, chunk, 8 + len);
+        else rc = node_rpc(o, i, VEIL_MSG_WEIGHTS, 0, chunk, 8 + len, reply);
+    }
+    veil_wipe(chunk, 8 + VEIL_WEIGHT_CHUNK);
+    free(chunk);
+    return rc;
+}
+
+/* Provision shard s on its replica slot r (LOAD, then push when asked). */
+static int load_shard(veil_orch *o, int s, int r)
+{
+    oshard *sh = &o->shards[s];
+    int i = sh->rep[r];
+    const veil_config *c = &o->m->cfg;
+    size_t nf = veil_layer_floats(c) * (size_t)(sh->last - sh->first), bytes = nf * sizeof(float);
+    float *w = malloc(bytes);
+    if (!w) return veil_fail(VEIL_ENOMEM, "out of memory for shard weights");
+    const veil_orch_hooks *hk = &o->o.hooks;
+    int rc = hk->shard_weights ? hk->shard_weights(hk->ctx, s, sh->first, sh->last, w)
+                               : default_weights(o->m, sh->first, sh->last, w);
+    veil_msg_load l = {.flags = o->o.push_only || hk->shard_weights ? 0 : VEIL_LOAD_MAY_USE_LOCAL,
+                       .cfg = *c, .first = sh->first, .last = sh->last};
+    memcpy(l.model_sha256, o->m->sha256, 32);
+    veil_shard_hash(w, nf, l.shard_sha256);
+    uint8_t buf[VEIL_MSG_MAX_SMALL];
+    veil_frame f = {0};
+    uint64_t need;
+    if (!rc) rc = node_rpc(o, i, VEIL_MSG_LOAD, 0, buf, veil_msg_load_encode(&l, buf), &f);
+    if (!rc && f.h.type == VEIL_MSG_NEED) {
+        rc = veil_msg_u64_decode(f.payload, f.h.length, &need);
+        if (!rc && need != bytes) rc = veil_fail(VEIL_EPROTO, "node asked for %llu bytes, shard has %zu", (unsigned long long)need, bytes);
+        veil_frame_free(&f);
+        if (!rc) rc = push_weights(o, i, w, bytes, &f);
+    }
+    veil_msg_loaded ld;
+    if (!rc) rc = f.h.type == VEIL_MSG_LOADED ? veil_msg_loaded_decode(f.payload, f.h.length, &ld)
+                                             : veil_fail(VEIL_EPROTO, "LOAD answered with %s", veil_msg_name(f.h.type));
+    veil_frame_free(&f);
+    if (hk->shard_weights) veil_wipe(w, bytes); /* transformed weights are key material */
+    free(w);
+    if (rc) return rc;
+    sh->handle[r] = ld.handle;
+    olog(o, "layers %d..%d on %s (%s)", sh->first, sh->last - 1, o->nodes[i].caps.name,
+         ld.source ? "from its own --models copy" : "pushed and verified");
+    return 0;
+}
+
+/* ---- scheduling and sessions -------------------------------------------------- */
+
+int veil_partition(int layers, const double *cap, int n, int *counts)
+{
+    if (n < 1 || layers < n) return veil_fail(VEIL_EINVAL, "cannot split %d layers into %d shards", layers, n);
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        if (!(cap[i] > 0)) return veil_fail(VEIL_EINVAL, "capacity must be positive");
+        total += cap[i];
+    }
+    int sum = 0;
+    for (int i = 0; i < n; i++) {
+        counts[i] = (int)(layers * cap[i] / total);
+        if (counts[i] < 1) counts[i] = 1;
+        sum += counts[i];
+    }
+    /* largest remainder: move single layers where they are most over/under */
+    while (sum != layers) {
+        int best = -1;
+        double bd = 0;
+        for (int i = 0; i < n; i++) {
+            double d = counts[i] - layers * cap[i] / total; /* > 0: has too many */
+            if (sum > layers ? counts[i] > 1 && (best < 0 || d > bd) : (best < 0 || d < bd)) best = i, bd = d;
+        }
+        counts[best] += sum > layers ? -1 : 1;
+        sum += sum > layers ? -1 : 1;
+    }
+    return 0;
+}
+
+static int schedule(veil_orch *o)
+{
+    int R = o->o.replicas, L = o->m->cfg.n_layers - o->o.split;
+    int P = o->n_nodes / R;
+    if (P < 1) return veil_fail(VEIL_EINVAL, "%d replicas need at least %d nodes, got %d", R, R, o->n_nodes);
+    if (P > L) P = L; /* more nodes than layers: the rest are spares */
+    double cap[VEIL_MAX_LAYERS];
+    int counts[VEIL_MAX_LAYERS];
+    for (int p = 0; p < P; p++) cap[p] = o->nodes[p].caps.capacity_milli / 1000.0;
+    int rc = veil_partition(L, cap, P, counts);
+    if (rc) return rc;
+    if (!(o->shards = calloc((size_t)P, sizeof *o->shards))) return veil_fail(VEIL_ENOMEM, "out of memory");
+    o->n_shards = P;
+    int first = o->o.split;
+    for (int p = 0; p < P; p++) {
+        oshard *sh = &o->shards[p];
+        sh->first = first;
+        sh->last = first += counts[p];
+        sh->n_rep = R;
+        for (int r = 0; r < R; r++) sh->rep[r] = p + r * P; /* distinct nodes */
+    }
+    return 0;
+}
+
+static int shard_has_node(const oshard *sh, int i)
+{
+    for (int r = 0; r < sh->n_rep; r++)
+        if (sh->rep[r] == i) return 1;
+    return 0;
+}
+
+static int layers_on(const veil_orch *o, int i)
+{
+    int n = 0;
+    for (int s = 0; s < o->n_shards; s++)
+        for (int r = 0; r < o->shards[s].n_rep; r++)
+            if (o->shards[s].rep[r] == i && o->shards[s].handle[r]) n += o->shards[s].last - o->shards[s].first;
+    return n;
+}
+
+/* A live node not yet holding shard s, preferring the least loaded. */
+static int pick_spare(const veil_orch *o, const oshard *sh)
+{
+    int best = -1;
+    for (int i = 0; i < o->n_nodes; i++)
+        if (o->nodes[i].up && !shard_has_node(sh, i) && (best < 0 || layers_on(o, i) < layers_on(o, best)))
+            best = i;
+    return best;
+}
+
+/* Move shard s to a spare (every replica is gone); returns its slot. */
+static int move_to_spare(veil_orch *o, int s)
+{
+    oshard *sh = &o->shards[s];
+    for (;;) {
+        int i = pick_spare(o, sh);
+        if (i < 0) return veil_fail(VEIL_EIO, "no live node left for layers %d..%d", sh->first, sh->last - 1);
+        int r = -1;
+        for (int k = 0; k < sh->n_rep && r < 0; k++)
+            if (!o->nodes[sh->rep[k]].up) r = k; /* reuse a dead replica's slot */
+        if (r < 0) {
+            if (sh->n_rep == MAX_REP) return veil_fail(VEIL_ERANGE, "too many replicas");
+            r = sh->n_rep++;
+        }
+        sh->rep[r] = i;
+        sh->handle[r] = sh->sid[r] = 0;
+        olog(o, "moving layers %d..%d to %s", sh->first, sh->last - 1, o->nodes[i].caps.name);
+        int rc = load_shard(o, s, r);
+        if (!rc) return r;
+        if (o->nodes[i].up) return rc; /* a live node refused: give up */
+    }
+}
+
+/* Make sure every shard has a loaded, live active replica (and, with a
+ * replica hook, that every live replica is loaded, rejoined ones included). */
+static int ensure_placement(veil_orch *o)
+{
+    int all = o->o.hooks.replica_result != NULL;
+    for (int s = 0; s < o->n_shards; s++) {
+        oshard *sh = &o->shards[s];
+        int a = -1;
+        for (int r = 0; r < sh->n_rep; r++) {
+            if (!o->nodes[sh->rep[r]].up) continue;
+            if (!sh->handle[r] && (all || a < 0)) {
+                int rc = load_shard(o, s, r);
+                if (rc && o->nodes[sh->rep[r]].up) return rc;
+            }
+            if (a < 0 && sh->handle[r]) a = r;
+        }
+        if (a < 0 && (a = move_to_spare(o, s)) < 0) return a;
+        sh->active = a;
+    }
+    return 0;
+}
+
+static void close_sessions(veil_orch *o)
+{
+    for (int s = 0; s < o->n_shards; s++)
+        for (int r = 0; r < o->shards[s].n_rep; r++) {
+            uint64_t *sid = &o->shards[s].sid[r];
+            if (*sid && o->nodes[o->shards[s].rep[r]].up) node_send(o, o->shards[s].rep[r], VEIL_MSG_CLOSE, *sid, NULL, 0);
+            *sid = 0;
+        }
+}
+
+static int open_session(veil_orch *o, int s, int r, const onode *next, uint64_t next_sid)
+{
+    oshard *sh = &o->shards[s];
+    veil_msg_open m = {sh->handle[r], (uint32_t)o->max_seq, next ? next_sid : 0,
+                       next ? (uint16_t)next->port : 0, ""};
+    if (next) snprintf(m.host, sizeof m.host, "%s", next->host);
+    uint8_t buf[VEIL_MSG_MAX_SMALL];
+    veil_frame f;
+    int rc = node_rpc(o, sh->rep[r], VEIL_MSG_OPEN, 0, buf, veil_msg_open_encode(&m, buf), &f);
+    if (rc) return rc;
+    if (f.h.type != VEIL_MSG_OPENED || f.h.session == 0) rc = veil_fail(VEIL_EPROTO, "OPEN answered with %s", veil_msg_name(f.h.type));
+    else sh->sid[r] = f.h.session;
+    veil_frame_free(&f);
+    return rc;
+}
+
+/* Fresh sessions on the current placement, opened from the last shard
+ * backwards so each node learns its successor's session id. */
+static int build_sessions(veil_orch *o)
+{
+    close_sessions(o);
+    int all = o->o.hooks.replica_result != NULL;
+    for (int s = o->n_shards - 1; s >= 0; s--) {
+        oshard *sh = &o->shards[s];
+        const oshard *nx = s + 1 < o->n_shards && !o->staged ? &o->shards[s + 1] : NULL;
+        for (int r = 0; r < sh->n_rep; r++) {
+            if (r != sh->active && !(all && sh->handle[r] && o->nodes[sh->rep[r]].up)) continue;
+            int rc = open_session(o, s, r, nx ? &o->nodes[nx->rep[nx->active]] : NULL, nx ? nx->sid[nx->active] : 0);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- the forward path ----------------------------------------------------------- */
+
+typedef struct {
+    int node, rep;
+    uint64_t sid;
+    float *out;
+    int got;
+} want;
+
+static void heartbeat(veil_orch *o, double now)
+{
+    if (now - o->last_ping < o->o.heartbeat_ms / 1000.0) return;
+    o->last_ping = now;
+    for (int i = 0; i < o->n_nodes; i++) {
+        onode *n = &o->nodes[i];
+        if (!n->up) continue;
+        if (n->ping_out) {
+            if (now - n->ping_sent > o->o.timeout_ms / 1000.0) node_down(o, i, "heartbeat not answered");
+            continue;
+        }
+        uint8_t buf[8];
+        n->ping_nonce = ++o->nonce;
+        n->ping_sent = now;
+        n->ping_out = 1;
+        node_send(o, i, VEIL_MSG_PING, 0, buf, veil_msg_u64_encode(n->ping_nonce, buf));
+    }
+}
+
+/* Handle one frame from node i while results are awaited. */
+static int await_frame(veil_orch *o, int i, want *w, int nw, int pos, int T, int *left)
+{
+    veil_frame f;
+    int rc = node_read(o, i, &f);
+    if (rc) return rc;
+    if (f.h.type == VEIL_MSG_ERROR) rc = error_frame(o, i, &f);
+    else if (f.h.type == VEIL_MSG_RESULT) {
+        for (int k = 0; k < nw; k++) {
+            if (w[k].got || w[k].node != i || w[k].sid != f.h.session) continue;
+            int p, t;
+            rc = veil_msg_hidden_decode(f.payload, f.h.length, o->dim, o->max_seq, o->max_T, &p, &t, w[k].out);
+            if (!rc && (p != pos || t != T)) rc = veil_fail(VEIL_EPROTO, "result for %d+%d, expected %d+%d", p, t, pos, T);
+            if (!rc) w[k].got = 1, (*left)--;
+        }
+    } else if (!async_frame(o, i, &f))
+        rc = veil_fail(VEIL_EPROTO, "node %s sent an unexpected %s", o->nodes[i].addr, veil_msg_name(f.h.type));
+    veil_frame_free(&f);
+    return rc;
+}
+
+static int await_results(veil_orch *o, want *w, int nw, int pos, int T)
+{
+    double deadline = veil_now() + o->o.timeout_ms / 1000.0;
+    int left = nw;
+    struct pollfd pf[64];
+    int idx[64];
+    while (left) {
+        double now = veil_now();
+        if (now > deadline) return veil_fail(VEIL_ETIMEOUT, "no result within %d ms", o->o.timeout_ms);
+        heartbeat(o, now);
+        int k = 0;
+        if (o->broken) return veil_fail(VEIL_ECLOSED, "a pipeline node went down");
+        for (int i = 0; i < o->n_nodes && k < 64; i++)
+            if (o->nodes[i].up) pf[k] = (struct pollfd){o->nodes[i].s.fd, POLLIN, 0}, idx[k++] = i;
+        int wait = (int)((deadline - now) * 1000) + 1;
+        if (wait > o->o.heartbeat_ms) wait = o->o.heartbeat_ms;
+        int r = poll(pf, (nfds_t)k, wait);
+        if (r < 0 && errno != EINTR) return veil_fail(VEIL_EIO, "poll: %s", strerror(errno));
+        for (int j = 0; r > 0 && j < k; j++) {
+            if (!(pf[j].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            int rc = await_frame(o, idx[j], w, nw, pos, T, &left);
+            if (rc && (o->broken || o->nodes[idx[j]].up)) return rc; /* a dead spare is no failure */
+        }
+        if (o->broken) return veil_fail(VEIL_ECLOSED, "a pipeline node went down");
+    }
+    return 0;
+}
+
+/* One chunk (T <= max_T rows) through every stage. */
+static int run_chunk(veil_orch *o, int pos, int T, float *x)
+{
+    const veil_orch_hooks *hk = &o->o.hooks;
+    size_t len = 8 + (size_t)T * o->dim * 4;
+    uint8_t *pay = malloc(len);
+    if (!pay) return veil_fail(VEIL_ENOMEM, "out of memory");
+    int rc = 0, last = o->staged ? 0 : o->n_shards - 1;
+    for (int s = 0; s < o->n_shards && !rc; s = last + 1, last = s) {
+        oshard *a = &o->shards[s], *z = &o->shards[last];
+        want w[MAX_REP];
+        int nw = 0;
+        veil_msg_hidden_encode(pos, T, o->dim, x, pay);
+        if (o->broken) rc = veil_fail(VEIL_ECLOSED, "a pipeline node went down");
+        else if (!hk->replica_result) {
+            rc = node_send(o, a->rep[a->active], VEIL_MSG_FORWARD, a->sid[a->active], pay, len);
+            w[nw++] = (want){z->rep[z->active], z->active, z->sid[z->active], x, 0};
+        } else { /* one stage per shard: every replica with a session computes */
+            for (int r = 0; r < a->n_rep && !rc; r++) {
+                if (!a->sid[r]) continue;
+                rc = node_send(o, a->rep[r], VEIL_MSG_FORWARD, a->sid[r], pay, len);
+                float *out = r == a->active ? x : o->rbuf + (size_t)r * o->max_T * o->dim;
+                w[nw++] = (want){a->rep[r], r, a->sid[r], out, 0};
+            }
+        }
+        if (!rc) rc = await_results(o, w, nw, pos, T);
+        for (int k = 0; !rc && hk->replica_result && k < nw; k++)
+            rc = hk->replica_result(hk->ctx, s, w[k].rep, w[k].node, pos, T, w[k].out);
+        if (!rc && hk->relay && last + 1 < o->n_shards) rc = hk->relay(hk->ctx, last, pos, T, x);
+    }
+    free(pay);
+    return rc;
+}
+
+static int run_pipeline(veil_orch *o, int pos, int T, float *x)
+{
+    int rc = 0;
+    for (int done = 0; done < T && !rc; done += o->max_T) {
+        int t = T - done < o->max_T ? T - done : o->max_T;
+        rc = run_chunk(o, pos + done, t, x + (size_t)done * o->dim);
+    }
+    return rc;
+}
+
+/* Liveness check: a PING answered within timeout_ms (stale frames skipped). */
+static void ping_sync(veil_orch *o, int i)
+{
+    uint8_t buf[8];
+    uint64_t nonce = ++o->nonce, got;
+    if (node_send(o, i, VEIL_MSG_PING, 0, buf, veil_msg_u64_encode(nonce, buf))) return;
+    for (;;) {
+        veil_frame f;
+        if (node_read(o, i, &f)) return; /* marked down */
+        int done = f.h.type == VEIL_MSG_PONG && !veil_msg_u64_decode(f.payload, f.h.length, &got) && got == nonce;
+        veil_frame_free(&f);
+        if (done) return;
+    }
+}
+
+/* Find dead nodes, let restarted ones rejoin, re-place shards, open fresh
+ * sessions and replay positions 0..pos-1. */
+static int recover(veil_orch *o, int pos)
+{
+    o->failovers++;
+    o->broken = 0;
+    for (int i = 0; i < o->n_nodes; i++) {
+        if (o->nodes[i].up) ping_sync(o, i);
+        if (!o->nodes[i].up && !node_connect(o, i, 1000))
+            olog(o, "node %s (%s) rejoined as a spare", o->nodes[i].caps.name, o->nodes[i].addr);
+        o->nodes[i].ping_out = 0;
+    }
+    int rc = ensure_placement(o);
+    if (!rc) rc = build_sessions(o);
+    if (!rc && pos > 0) {
+        memcpy(o->tmp, o->hist, (size_t)pos * o->dim * sizeof(float));
+        rc = run_pipeline(o, 0, pos, o->tmp);
+    }
+    if (!rc) olog(o, "pipeline rebuilt, %d positions replayed", pos);
+    return rc;
+}
+
+static int orch_forward(void *ctx, int pos, int T, float *x)
+{
+    veil_orch *o = ctx;
+    const veil_orch_hooks *hk = &o->o.hooks;
+    size_t rows = (size_t)T * o->dim;
+    if (pos < 0 || T < 1 || pos + T > o->max_seq)
+        return veil_fail(VEIL_ERANGE, "positions %d+%d outside the pipeline's %d", pos, T, o->max_seq);
+    int rc = o->local ? veil_shard_forward_batch(o->local, pos, T, x) : 0;
+    if (!rc && hk->egress) rc = hk->egress(hk->ctx, pos, T, x);
+    if (rc) return rc;
+    memcpy(o->hist + (size_t)pos * o->dim, x, rows * sizeof(float));
+    for (int attempt = 0;; attempt++) {
+        rc = run_pipeline(o, pos, T, x);
+        if (!rc) break;
+        if (attempt >= MAX_ATTEMPTS) return rc;
+        olog(o, "pipeline broken at position %d: %s; failing over", pos, veil_last_error());
+        while ((rc = recover(o, pos)) && ++attempt < MAX_ATTEMPTS)
+            olog(o, "recovery failed: %s", veil_last_error());
+        if (rc) return rc;
+        memcpy(x, o->hist + (size_t)pos * o->dim, rows * sizeof(float));
+    }
+    return hk->ingress ? hk->ingress(hk->ctx, pos, T, x) : 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------ */
+
+static int setup(veil_orch *o)
+{
+    const veil_config *c = &o->m->cfg;
+    int rc = 0;
+    for (int i = 0; i < o->n_nodes && !rc; i++) {
+        onode *n = &o->nodes[i];
+        rc = veil_parse_hostport(o->o.nodes[i], n->host, sizeof n->host, &n->port);
+        snprintf(n->addr, sizeof n->addr, "%s", o->o.nodes[i]);
+        if (!rc) rc = node_connect(o, i, o->o.timeout_ms);
+        if (!rc) {
+            int t = (int)((n->caps.max_frame - 8) / ((uint32_t)o->dim * 4));
+            if (t < o->max_T) o->max_T = t;
+        }
+    }
+    if (rc) return rc;
+    if (o->max_T < 1) return veil_fail(VEIL_ERANGE, "nodes' frame limit is below one hidden state");
+    if (o->o.hooks.replica_result &&
+        !(o->rbuf = malloc((size_t)MAX_REP * o->max_T * o->dim * sizeof(float))))
+        return veil_fail(VEIL_ENOMEM, "out of memory");
+    if (o->o.split && (rc = veil_model_shard(o->m, 0, o->o.split, o->max_seq, &o->local))) return rc;
+    if ((rc = schedule(o))) return rc;
+    if (o->o.hooks.plan) {
+        int bounds[VEIL_MAX_LAYERS + 1];
+        for (int s = 0; s < o->n_shards; s++) bounds[s] = o->shards[s].first;
+        bounds[o->n_shards] = c->n_layers;
+        if ((rc = o->o.hooks.plan(o->o.hooks.ctx, o->n_shards, bounds))) return rc;
+    }
+    for (int s = 0; s < o->n_shards && !rc; s++)
+        for (int r = 0; r < o->shards[s].n_rep && !rc; r++) rc = load_shard(o, s, r);
+    if (!rc) rc = ensure_placement(o);
+    if (!rc) rc = build_sessions(o);
+    return rc;
+}
+
+int veil_orch_new(const veil_model *m, const veil_orch_opts *opts, veil_orch **out)
+{
+    *out = NULL;
+    const veil_config *c = &m->cfg;
+    if (opts->n_nodes < 1 || opts->n_nodes > 64) return veil_fail(VEIL_EINVAL, "need 1..64 nodes, got %d", opts->n_nodes);
+    if (opts->split < 0 || opts->split >= c->n_layers)
+        return veil_fail(VEIL_EINVAL, "--split %d: must leave at least one of %d layers to the nodes", opts->split, c->n_layers);
+    if (opts->replicas < 0 || opts->replicas > MAX_REP) return veil_fail(VEIL_EINVAL, "replicas must be 1..%d", MAX_REP);
+    veil_orch *o = calloc(1, sizeof *o);
+    if (!o) return veil_fail(VEIL_ENOMEM, "out of memory");
+    o->m = m;
+    o->o = *opts;
+    if (!o->o.replicas) o->o.replicas = 1;
+    if (o->o.timeout_ms <= 0) o->o.timeout_ms = 30000;
+    if (o->o.heartbeat_ms <= 0) o->o.heartbeat_ms = 1000;
+    if (!o->o.transport) o->o.transport = veil_transport_plain();
+    o->dim = c->dim;
+    o->max_seq = opts->max_seq > 0 && opts->max_seq < c->seq_len ? opts->max_seq : c->seq_len;
+    o->max_T = o->max_seq;
+    o->staged = opts->hooks.relay || opts->hooks.replica_result;
+    o->n_nodes = opts->n_nodes;
+    o->nodes = calloc((size_t)o->n_nodes, sizeof *o->nodes);
+    o->hist = malloc((size_t)o->max_seq * o->dim * sizeof(float));
+    o->tmp = malloc((size_t)o->max_seq * o->dim * sizeof(float)); /* replays */
+    int rc = o->nodes && o->hist && o->tmp ? setup(o) : veil_fail(VEIL_ENOMEM, "out of memory");
+    if (rc) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", veil_last_error());
+        veil_orch_free(o);
+        return veil_fail(rc, "%s", why);
+    }
+    *out = o;
+    return 0;
+}
+
+veil_backend veil_orch_backend(veil_orch *o) { return (veil_backend){.ctx = o, .forward = orch_forward}; }
+
+void veil_orch_free(veil_orch *o)
+{
+    if (!o) return;
+    if (o->shards) close_sessions(o);
+    for (int i = 0; o->nodes && i < o->n_nodes; i++)
+        if (o->nodes[i].up) veil_stream_close(&o->nodes[i].s);
+    veil_shard_free(o->local);
+    size_t hist = (size_t)o->max_seq * o->dim * sizeof(float);
+    if (o->hist) veil_wipe(o->hist, hist); /* hidden states reveal the prompt */
+    if (o->tmp) veil_wipe(o->tmp, hist);
+    free(o->hist);
+    free(o->tmp);
+    free(o->rbuf);
+    free(o->shards);
+    free(o->nodes);
+    free(o);
+}
+
+int veil_orch_n_nodes(const veil_orch *o) { return o->n_nodes; }
+int veil_orch_n_shards(const veil_orch *o) { return o->n_shards; }
+int veil_orch_failovers(const veil_orch *o) { return o->failovers; }
+
+void veil_orch_bytes(const veil_orch *o, uint64_t *sent, uint64_t *received)
+{
+    *sent = o->sent;
+    *received = o->received;
+}
+
+void veil_orch_shard(const veil_orch *o, int s, int *first, int *last, int *node)
+{
+    const oshard *sh = &o->shards[s];
+    *first = sh->first;
+    *last = sh->last;
+    *node = sh->rep[sh->active];
+}
+
+int veil_orch_node_query(veil_orch *o, int i, veil_orch_node_info *out)
+{
+    onode *n = &o->nodes[i];
+    memset(out, 0, sizeof *out);
+    snprintf(out->addr, sizeof out->addr, "%s", n->addr);
+    snprintf(out->name, sizeof out->name, "%s", n->caps.name);
+    out->capacity = n->caps.capacity_milli / 1000.0;
+    size_t k = 0;
+    for (int s = 0; s < o->n_shards; s++)
+        for (int r = 0; r < o->shards[s].n_rep; r++)
+            if (o->shards[s].rep[r] == i && o->shards[s].handle[r] && k + 24 < sizeof out->layers) {
+                k += (size_t)snprintf(out->layers + k, sizeof out->layers - k, "%s%d-%d", k ? "," : "",
+                                      o->shards[s].first, o->shards[s].last - 1);
+                out->active += r == o->shards[s].active;
+            }
+    if (!k) snprintf(out->layers, sizeof out->layers, "-");
+    veil_frame f;
+    if (n->up && !node_rpc(o, i, VEIL_MSG_STATS_REQ, 0, NULL, 0, &f)) {
+        if (f.h.type == VEIL_MSG_STATS) veil_msg_stats_decode(f.payload, f.h.length, &n->stats);
+        veil_frame_free(&f);
+    }
+    out->alive = n->up;
+    out->stats = n->stats;
+    return 0;
+}
