@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "veil/dp.h"
 #include "veil/generate.h"
 
 typedef struct {
@@ -59,9 +60,19 @@ int cli_model_paths(const cli_args *a, char *model, char *tok);
 /* -i/-n/-t/-p/-s as run.c reads them (seed 0 or absent = time). */
 int cli_sampling_opts(cli_args *a, veil_gen_opts *o);
 
+/* --dp-eps/--dp-delta/--dp-clip/--dp-mech (and --seed for the noise) as
+ * declared by the privacy commands (cmd_privacy.c): *on = 0 when --dp-eps is
+ * absent.  cli_dp_setup also calibrates the mechanism for width dim and
+ * starts the noise RNG (seeded with --seed, else keyed by the OS CSPRNG).
+ * Both return 0, CLI_USAGE or CLI_FAIL (message printed). */
+int cli_dp_opts(cli_args *a, veil_dp_params *p, int *on);
+int cli_dp_setup(cli_args *a, int dim, veil_dp_mech *mech, veil_dp_rng **rng, int *on);
+
 /* Command tables of each module (defined in cmd_*.c). */
 extern const cli_cmd cli_cmds_model[];
 extern const cli_cmd cli_cmds_generate[];
+extern const cli_cmd cli_cmds_privacy[];
 extern const cli_cmd cli_cmds_tee[];
+extern const cli_cmd cli_cmds_net[];
 
 #endif

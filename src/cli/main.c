@@ -9,7 +9,9 @@
 static const cli_cmd *const tables[] = {
     cli_cmds_generate,
     cli_cmds_model,
+    cli_cmds_privacy,
     cli_cmds_tee,
+    cli_cmds_net,
 };
 #define NTABLES (sizeof tables / sizeof *tables)
 
@@ -64,7 +66,7 @@ static const cli_cmd *find_command(int argc, char **argv, int *words)
 static int parse(const cli_cmd *c, int argc, char **argv, cli_args *a)
 {
     struct option lo[50];
-    char so[128] = "+h";
+    char so[128] = "h"; /* GNU permutation: options may follow positionals */
     size_t sl = 2;
     int n = 0;
     for (; c->opts && c->opts[n].lng; n++) {
