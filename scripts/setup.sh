@@ -8,7 +8,7 @@ PACKAGES=(
   libssl-dev                         # TLS 1.3, hashes, signatures (OpenSSL 3)
   libsqlite3-dev                     # reputation ledger
   libsodium-dev libgmp-dev           # test oracles (ristretto255, big integers)
-  clang libclang-rt-14-dev           # libFuzzer targets
+  clang libclang-rt-14-dev libomp-14-dev  # libFuzzer targets (clang + OpenMP)
   openssl                            # s_client interoperability test
   iproute2                           # network-namespace tests
   fortunes fortunes-min              # text corpora for perplexity and attacks

@@ -8,17 +8,21 @@ command -v clang >/dev/null || { echo "SKIP: clang not installed"; exit 77; }
 work=${VEIL_BUILD_DIR:-/tmp}/fuzz
 mkdir -p "$work/obj" "$work/seed"
 echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){return 0;}' > "$work/probe.c"
-clang -fsanitize=fuzzer "$work/probe.c" -o "$work/probe" 2>/dev/null ||
-  { echo "SKIP: clang has no libFuzzer runtime (libclang-rt-dev)"; exit 77; }
+clang -fsanitize=fuzzer -fopenmp "$work/probe.c" -o "$work/probe" 2>/dev/null ||
+  { echo "SKIP: clang lacks libFuzzer or OpenMP runtimes (libclang-rt-14-dev, libomp-14-dev)"; exit 77; }
 
-flags=(-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
-       -fno-sanitize-recover=undefined -Wno-unknown-pragmas -I"$src/include" -I"$src/src")
-# The library once, as objects; each target links against them.
+flags=(-g -O1 -std=c11 -D_GNU_SOURCE -fopenmp -Wno-psabi -fsanitize=fuzzer-no-link,address,undefined
+       -fno-sanitize-recover=undefined -I"$src/include" -I"$src/src")
+# The library once, as objects; each target links against them. Objects are
+# rebuilt when their source or the flags change.
+stamp="${flags[*]}"
+[ "$(cat "$work/obj/flags" 2>/dev/null)" = "$stamp" ] || { rm -f "$work"/obj/*.o; echo "$stamp" > "$work/obj/flags"; }
 objs=()
 for f in "$src"/src/{util,model,zk,privacy,verify,tee,net}/*.c; do
   [ -e "$f" ] || continue
   o="$work/obj/$(basename "$(dirname "$f")")_$(basename "$f" .c).o"
-  if [ ! -e "$o" ] || [ "$f" -nt "$o" ]; then clang "${flags[@]}" -c "$f" -o "$o"; fi
+  if [ ! -e "$o" ] || [ "$f" -nt "$o" ] ||
+     [ -n "$(find "$src/include" "$src/src" -name '*.h' -newer "$o" -print -quit)" ]; then clang "${flags[@]}" -c "$f" -o "$o"; fi
   objs+=("$o")
 done
 
