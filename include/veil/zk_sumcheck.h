@@ -22,6 +22,7 @@
 #ifndef VEIL_ZK_SUMCHECK_H
 #define VEIL_ZK_SUMCHECK_H
 
+#include "veil/zk_commit.h"
 #include "veil/zk_mle.h"
 #include "veil/zk_transcript.h"
 
@@ -96,6 +97,81 @@ void veil_sc_first_sum(const veil_fe *rounds, veil_fe *out);
 
 /* The polynomial of degree <= deg with values ev[0..deg] at 0..deg, at x. */
 void veil_sc_interpolate(const veil_fe *ev, unsigned deg, const veil_fe *x, veil_fe *out);
+
+/* ---- zero-knowledge sum-check over committed values ----
+ *
+ * Neither the claimed sum H nor the final value g(r) is revealed: the
+ * caller holds Pedersen value commitments C_H (to H) and C_g (to g(r),
+ * built from the committed table values, e.g. with a product proof), and
+ * the mask's P and p(r) are committed too (c_sum, c_pr).  The verifier
+ * then checks, besides the public round consistency:
+ *   C_H + rho c_sum   opens to g_1(0) + g_1(1)      (veil_zero_proof)
+ *   C_g + rho c_pr    opens to g_n(r_n)             (veil_zero_proof)
+ *   <a, y_sum + lambda y(r)> = P + lambda p(r)       (Algorithm 1 on c_mask)
+ * The round polynomials are uniform given the statement (the mask's
+ * non-constant coefficients pad each round, a_0 pads the claim), so the
+ * transcript is simulatable from the commitments alone. */
+typedef struct {
+    unsigned nvars, deg;
+    veil_ge c_mask, c_sum, c_pr;
+    veil_fe *rounds;        /* nvars * (deg + 1), heap */
+    veil_open_proof open;   /* Algorithm 1 on the mask */
+} veil_zksc_proof;
+
+/* Prover state between the steps (secret; wiped by veil_zksc_state_free). */
+typedef struct {
+    veil_sc_mask mask;
+    veil_fe r_mask, s_sum, s_pr, P;
+} veil_zksc_state;
+
+/* Step 1: commit a fresh mask and its sum, absorb both, draw rho
+ * (st->mask.rho).  Allocates pf->rounds. */
+int veil_zksc_begin(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t,
+                    const veil_pedersen_gens *pg, unsigned nvars, unsigned deg);
+/* Step 2: veil_sc_prove(t, poly, deg, &st->mask, pf->rounds, r, finals).
+ * Step 3: commit p(r), absorb, prove the mask opening. */
+int veil_zksc_end(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t,
+                  const veil_pedersen_gens *pg, const veil_fe *r);
+void veil_zksc_state_free(veil_zksc_state *st);
+void veil_zksc_proof_free(veil_zksc_proof *pf);
+
+/* Verifier: absorbs c_mask, c_sum and returns rho; then
+ * veil_zksc_verify_rounds gives r, the first-round sum s0 and final F;
+ * then veil_zksc_verify_end absorbs c_pr and checks the mask opening. */
+void veil_zksc_verify_begin(const veil_zksc_proof *pf, veil_transcript *t, veil_fe *rho);
+int veil_zksc_verify_rounds(const veil_zksc_proof *pf, veil_transcript *t, veil_fe *r,
+                            veil_fe *s0, veil_fe *F);
+int veil_zksc_verify_end(const veil_zksc_proof *pf, veil_transcript *t,
+                         const veil_pedersen_gens *pg, const veil_fe *r);
+
+/* ---- sigma protocols on value commitments C = x U + s H ---- */
+
+/* Knowledge of s with C = s H, i.e. C opens to 0 ("C - v U opens to v"). */
+typedef struct {
+    veil_ge a;
+    veil_fe z;
+} veil_zero_proof;
+void veil_zero_prove(veil_zero_proof *pf, veil_transcript *t, const veil_pedersen_gens *pg,
+                     const veil_ge *C, const veil_fe *s);
+int veil_zero_verify(const veil_zero_proof *pf, veil_transcript *t,
+                     const veil_pedersen_gens *pg, const veil_ge *C);
+
+/* C3 commits to the product of the values in C1 and C2 (Hyrax / Maxwell
+ * proof of product): C1 = x U + s1 H, C2 = y U + s2 H, C3 = xy U + s3 H. */
+typedef struct {
+    veil_ge alpha, beta, delta;
+    veil_fe z[5];
+} veil_prod_proof;
+void veil_prod_prove(veil_prod_proof *pf, veil_transcript *t, const veil_pedersen_gens *pg,
+                     const veil_ge *C1, const veil_ge *C2, const veil_ge *C3, const veil_fe *x,
+                     const veil_fe *s1, const veil_fe *y, const veil_fe *s2, const veil_fe *s3);
+int veil_prod_verify(const veil_prod_proof *pf, veil_transcript *t,
+                     const veil_pedersen_gens *pg, const veil_ge *C1, const veil_ge *C2,
+                     const veil_ge *C3);
+
+/* C = x U + s H with fresh s (written to *s). */
+void veil_commit_value_fresh(veil_ge *C, veil_fe *s, const veil_pedersen_gens *pg,
+                             const veil_fe *x);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,19 @@
 #include "veil/zk_sumcheck.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Re-raise the last failure with context (veil_fail must not read the
+ * buffer it writes). */
+static int refail(int code, const char *context)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", veil_last_error());
+    return veil_fail(code, "%s: %s", context, msg);
+}
+
 
 #define PAR_MIN (1u << 12)
 
@@ -357,5 +368,242 @@ int veil_sc_verify(veil_transcript *t, unsigned nvars, unsigned deg, const veil_
     if (nvars == 0 && !claim)
         return veil_fail(VEIL_EINVAL, "sumcheck: zero variables need an explicit claim");
     *final = cur;
+    return 0;
+}
+
+/* ---- sigma protocols on value commitments ---- */
+
+static void absorb_ge(veil_transcript *t, const char *label, const veil_ge *p)
+{
+    uint8_t b[32];
+    veil_ge_to_bytes(b, p);
+    veil_transcript_absorb(t, label, b, 32);
+}
+
+void veil_commit_value_fresh(veil_ge *C, veil_fe *s, const veil_pedersen_gens *pg,
+                             const veil_fe *x)
+{
+    veil_fe_random(s);
+    veil_pedersen_commit_value(C, pg, x, s);
+}
+
+/* r = a P + b Q */
+static void ge_lin2(veil_ge *r, const veil_fe *a, const veil_ge *P, const veil_fe *b,
+                    const veil_ge *Q)
+{
+    veil_ge t;
+    veil_ge_mul(r, P, a);
+    veil_ge_mul(&t, Q, b);
+    veil_ge_add(r, r, &t);
+}
+
+void veil_zero_prove(veil_zero_proof *pf, veil_transcript *t, const veil_pedersen_gens *pg,
+                     const veil_ge *C, const veil_fe *s)
+{
+    veil_fe k, e;
+    veil_fe_random(&k);
+    veil_ge_mul(&pf->a, &pg->h, &k);
+    absorb_ge(t, "zero-C", C);
+    absorb_ge(t, "zero-a", &pf->a);
+    veil_transcript_challenge(t, "zero-e", &e);
+    veil_fe_mul(&pf->z, &e, s);
+    veil_fe_add(&pf->z, &pf->z, &k);
+    veil_wipe(&k, sizeof k);
+}
+
+int veil_zero_verify(const veil_zero_proof *pf, veil_transcript *t,
+                     const veil_pedersen_gens *pg, const veil_ge *C)
+{
+    veil_fe e;
+    veil_ge lhs, rhs;
+    absorb_ge(t, "zero-C", C);
+    absorb_ge(t, "zero-a", &pf->a);
+    veil_transcript_challenge(t, "zero-e", &e);
+    veil_ge_mul(&lhs, &pg->h, &pf->z); /* z H = a + e C */
+    veil_ge_mul(&rhs, C, &e);
+    veil_ge_add(&rhs, &rhs, &pf->a);
+    if (!veil_ge_eq(&lhs, &rhs))
+        return veil_fail(VEIL_EVERIFY, "commitment does not open to the claimed value");
+    return 0;
+}
+
+static void prod_absorb(veil_transcript *t, const veil_prod_proof *pf, const veil_ge *C1,
+                        const veil_ge *C2, const veil_ge *C3, veil_fe *e)
+{
+    absorb_ge(t, "prod-C1", C1);
+    absorb_ge(t, "prod-C2", C2);
+    absorb_ge(t, "prod-C3", C3);
+    absorb_ge(t, "prod-alpha", &pf->alpha);
+    absorb_ge(t, "prod-beta", &pf->beta);
+    absorb_ge(t, "prod-delta", &pf->delta);
+    veil_transcript_challenge(t, "prod-e", e);
+}
+
+void veil_prod_prove(veil_prod_proof *pf, veil_transcript *t, const veil_pedersen_gens *pg,
+                     const veil_ge *C1, const veil_ge *C2, const veil_ge *C3, const veil_fe *x,
+                     const veil_fe *s1, const veil_fe *y, const veil_fe *s2, const veil_fe *s3)
+{
+    veil_fe b[5], e, w[5], tmp;
+    for (int i = 0; i < 5; i++)
+        veil_fe_random(&b[i]);
+    ge_lin2(&pf->alpha, &b[0], &pg->u, &b[1], &pg->h);
+    ge_lin2(&pf->beta, &b[2], &pg->u, &b[3], &pg->h);
+    ge_lin2(&pf->delta, &b[2], C1, &b[4], &pg->h);
+    prod_absorb(t, pf, C1, C2, C3, &e);
+    /* witnesses answered by z_i = b_i + e w_i; w_5 = s3 - s1 y */
+    w[0] = *x, w[1] = *s1, w[2] = *y, w[3] = *s2;
+    veil_fe_mul(&tmp, s1, y);
+    veil_fe_sub(&w[4], s3, &tmp);
+    for (int i = 0; i < 5; i++) {
+        veil_fe_mul(&pf->z[i], &e, &w[i]);
+        veil_fe_add(&pf->z[i], &pf->z[i], &b[i]);
+    }
+    veil_wipe(b, sizeof b);
+    veil_wipe(w, sizeof w);
+}
+
+int veil_prod_verify(const veil_prod_proof *pf, veil_transcript *t,
+                     const veil_pedersen_gens *pg, const veil_ge *C1, const veil_ge *C2,
+                     const veil_ge *C3)
+{
+    veil_fe e;
+    prod_absorb(t, pf, C1, C2, C3, &e);
+    const veil_ge *base[3] = {&pg->u, &pg->u, C1}, *C[3] = {C1, C2, C3};
+    const veil_ge *com[3] = {&pf->alpha, &pf->beta, &pf->delta};
+    for (int i = 0; i < 3; i++) { /* z_a B + z_b H == com + e C */
+        veil_ge lhs, rhs;
+        ge_lin2(&lhs, &pf->z[i == 2 ? 2 : 2 * i], base[i], &pf->z[i == 2 ? 4 : 2 * i + 1],
+                &pg->h);
+        veil_ge_mul(&rhs, C[i], &e);
+        veil_ge_add(&rhs, &rhs, com[i]);
+        if (!veil_ge_eq(&lhs, &rhs))
+            return veil_fail(VEIL_EVERIFY, "product proof: equation %d fails", i + 1);
+    }
+    return 0;
+}
+
+/* ---- zero-knowledge sum-check wrapper ---- */
+
+/* y = y_sum + lambda y(r) over the mask's coefficient vector. */
+static int mask_open_vector(veil_fe **y, unsigned nvars, unsigned deg, const veil_fe *r,
+                            const veil_fe *lambda)
+{
+    size_t d = veil_sc_mask_len(nvars, deg);
+    veil_fe *a = malloc(2 * d * sizeof *a);
+    if (!a) return veil_fail(VEIL_ENOMEM, "sumcheck: out of memory");
+    veil_sc_mask_sum_vector(a, nvars, deg);
+    veil_sc_mask_eval_vector(a + d, r, nvars, deg);
+    for (size_t i = 0; i < d; i++) {
+        veil_fe_mul(&a[d + i], &a[d + i], lambda);
+        veil_fe_add(&a[i], &a[i], &a[d + i]);
+    }
+    *y = a;
+    return 0;
+}
+
+int veil_zksc_begin(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t,
+                    const veil_pedersen_gens *pg, unsigned nvars, unsigned deg)
+{
+    memset(pf, 0, sizeof *pf);
+    memset(st, 0, sizeof *st);
+    int rc = check_shape(nvars, deg);
+    if (rc) return rc;
+    size_t d = veil_sc_mask_len(nvars, deg);
+    if (pg->n < d)
+        return veil_fail(VEIL_EINVAL, "sumcheck: %zu generators, the mask needs %zu", pg->n, d);
+    pf->nvars = nvars;
+    pf->deg = deg;
+    pf->rounds = malloc((size_t)nvars * (deg + 1) * sizeof *pf->rounds + 1);
+    if (!pf->rounds || veil_sc_mask_random(&st->mask, nvars, deg))
+        return veil_fail(VEIL_ENOMEM, "sumcheck: out of memory");
+    veil_fe_random(&st->r_mask);
+    rc = veil_pedersen_commit(&pf->c_mask, pg, st->mask.coef, d, &st->r_mask, 0);
+    if (rc) return rc;
+    veil_fe *y = malloc(d * sizeof *y);
+    if (!y) return veil_fail(VEIL_ENOMEM, "sumcheck: out of memory");
+    veil_sc_mask_sum_vector(y, nvars, deg);
+    veil_fe_inner(&st->P, st->mask.coef, y, d);
+    free(y);
+    veil_commit_value_fresh(&pf->c_sum, &st->s_sum, pg, &st->P);
+    veil_fe rho;
+    veil_zksc_verify_begin(pf, t, &rho);
+    st->mask.rho = rho;
+    return 0;
+}
+
+int veil_zksc_end(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t,
+                  const veil_pedersen_gens *pg, const veil_fe *r)
+{
+    size_t d = veil_sc_mask_len(pf->nvars, pf->deg);
+    veil_fe pr, lambda, r_t, *y = malloc(d * sizeof *y);
+    if (!y) return veil_fail(VEIL_ENOMEM, "sumcheck: out of memory");
+    veil_sc_mask_eval_vector(y, r, pf->nvars, pf->deg);
+    veil_fe_inner(&pr, st->mask.coef, y, d);
+    free(y);
+    veil_commit_value_fresh(&pf->c_pr, &st->s_pr, pg, &pr);
+    absorb_ge(t, "zksc-c_pr", &pf->c_pr);
+    veil_transcript_challenge(t, "zksc-lambda", &lambda);
+    int rc = mask_open_vector(&y, pf->nvars, pf->deg, r, &lambda);
+    if (rc) return rc;
+    veil_ge c_t, tmp;
+    veil_ge_mul(&tmp, &pf->c_pr, &lambda);
+    veil_ge_add(&c_t, &pf->c_sum, &tmp);
+    veil_fe_mul(&r_t, &st->s_pr, &lambda);
+    veil_fe_add(&r_t, &r_t, &st->s_sum);
+    rc = veil_open_prove(&pf->open, t, pg, &pf->c_mask, &c_t, st->mask.coef, d, &st->r_mask, y,
+                         &r_t, 0);
+    free(y);
+    veil_wipe(&pr, sizeof pr);
+    veil_wipe(&r_t, sizeof r_t);
+    return rc;
+}
+
+void veil_zksc_state_free(veil_zksc_state *st)
+{
+    veil_sc_mask_free(&st->mask);
+    veil_wipe(st, sizeof *st);
+}
+
+void veil_zksc_proof_free(veil_zksc_proof *pf)
+{
+    free(pf->rounds);
+    veil_open_proof_free(&pf->open);
+    memset(pf, 0, sizeof *pf);
+}
+
+void veil_zksc_verify_begin(const veil_zksc_proof *pf, veil_transcript *t, veil_fe *rho)
+{
+    veil_transcript_absorb_u64(t, "zksc-nvars", pf->nvars);
+    veil_transcript_absorb_u64(t, "zksc-deg", pf->deg);
+    absorb_ge(t, "zksc-c_mask", &pf->c_mask);
+    absorb_ge(t, "zksc-c_sum", &pf->c_sum);
+    veil_transcript_challenge(t, "zksc-rho", rho);
+}
+
+int veil_zksc_verify_rounds(const veil_zksc_proof *pf, veil_transcript *t, veil_fe *r,
+                            veil_fe *s0, veil_fe *F)
+{
+    if (pf->nvars < 1) return veil_fail(VEIL_EINVAL, "sumcheck: no variables");
+    int rc = veil_sc_verify(t, pf->nvars, pf->deg, NULL, pf->rounds, r, F);
+    if (rc) return rc;
+    veil_sc_first_sum(pf->rounds, s0);
+    return 0;
+}
+
+int veil_zksc_verify_end(const veil_zksc_proof *pf, veil_transcript *t,
+                         const veil_pedersen_gens *pg, const veil_fe *r)
+{
+    size_t d = veil_sc_mask_len(pf->nvars, pf->deg);
+    veil_fe lambda, *y;
+    absorb_ge(t, "zksc-c_pr", &pf->c_pr);
+    veil_transcript_challenge(t, "zksc-lambda", &lambda);
+    int rc = mask_open_vector(&y, pf->nvars, pf->deg, r, &lambda);
+    if (rc) return rc;
+    veil_ge c_t, tmp;
+    veil_ge_mul(&tmp, &pf->c_pr, &lambda);
+    veil_ge_add(&c_t, &pf->c_sum, &tmp);
+    rc = veil_open_verify(&pf->open, t, pg, &pf->c_mask, &c_t, y, d, 0);
+    free(y);
+    if (rc) return refail(VEIL_EVERIFY, "sumcheck mask opening");
     return 0;
 }
