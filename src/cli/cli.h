@@ -74,5 +74,6 @@ extern const cli_cmd cli_cmds_generate[];
 extern const cli_cmd cli_cmds_privacy[];
 extern const cli_cmd cli_cmds_tee[];
 extern const cli_cmd cli_cmds_net[];
+extern const cli_cmd cli_cmds_verify[];
 
 #endif

@@ -12,6 +12,7 @@ static const cli_cmd *const tables[] = {
     cli_cmds_privacy,
     cli_cmds_tee,
     cli_cmds_net,
+    cli_cmds_verify,
 };
 #define NTABLES (sizeof tables / sizeof *tables)
 
@@ -67,7 +68,7 @@ static int parse(const cli_cmd *c, int argc, char **argv, cli_args *a)
 {
     struct option lo[50];
     char so[128] = "h"; /* GNU permutation: options may follow positionals */
-    size_t sl = 2;
+    size_t sl = 1;
     int n = 0;
     for (; c->opts && c->opts[n].lng; n++) {
         const cli_opt *o = &c->opts[n];
