@@ -175,15 +175,24 @@ void veil_attest_binding(const uint8_t nonce[VEIL_NONCE_LEN], const uint8_t expo
                          uint8_t report_data[64]);
 
 /* Verifier: send a fresh nonce, read the peer's evidence, verify it against
- * this stream's tls-exporter. Fails on a plaintext stream. */
-int veil_attest_challenge(veil_stream *s, const veil_policy *p, veil_claims *out);
-/* Attester: answer one challenge with evidence bound to this stream. */
+ * this stream's tls-exporter. Fails on a plaintext stream. With optional = 1
+ * a peer that answers "no evidence" (it has no attester, e.g. the user's
+ * client) is accepted as unattested: 0 with out->backend == 0. */
+int veil_attest_challenge(veil_stream *s, const veil_policy *p, int optional, veil_claims *out);
+/* Attester: answer one challenge with evidence bound to this stream; a = NULL
+ * answers "no evidence". */
 int veil_attest_respond(veil_stream *s, veil_attester *a);
-/* Both directions (mutual attestation between neighbours): the connecting
- * side (initiator = 1) challenges first, then answers; the accepting side
- * answers first, then challenges. */
+
+/* Both directions on a fresh TLS stream, in a fixed order: the connecting
+ * side (initiator = 1) challenges first and then answers; the accepting side
+ * answers first and then challenges. The connecting side always requires
+ * evidence (data flows to the peer it connects to); the accepting side
+ * requires it only with VEIL_ATTEST_REQUIRE_PEER, otherwise an unattested
+ * peer (a user's client) is accepted with peer->backend == 0. Two attested
+ * nodes thus attest each other (mutual attestation between neighbours). */
+#define VEIL_ATTEST_REQUIRE_PEER 1
 int veil_attest_mutual(veil_stream *s, int initiator, veil_attester *a, const veil_policy *p,
-                       veil_claims *peer);
+                       int flags, veil_claims *peer);
 
 /* ---- raw formats (exposed for tests and fuzzing) ---- */
 

@@ -13,6 +13,7 @@ static const cli_cmd *const tables[] = {
     cli_cmds_tee,
     cli_cmds_net,
     cli_cmds_verify,
+    cli_cmds_zk,
 };
 #define NTABLES (sizeof tables / sizeof *tables)
 

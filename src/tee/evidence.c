@@ -266,9 +266,10 @@ void veil_attest_binding(const uint8_t nonce[VEIL_NONCE_LEN], const uint8_t expo
     SHA512(buf, sizeof buf, rd);
 }
 
-int veil_attest_challenge(veil_stream *s, const veil_policy *p, veil_claims *out)
+int veil_attest_challenge(veil_stream *s, const veil_policy *p, int optional, veil_claims *out)
 {
     uint8_t msg[4 + VEIL_NONCE_LEN], exporter[32], rd[64], hdr[4];
+    memset(out, 0, sizeof *out);
     int rc = s->ops->binding(s->impl, exporter);
     if (rc) return veil_fail(rc, "attestation needs a TLS channel: %s", veil_last_error());
     memcpy(msg, CHALLENGE_MAGIC, 4);
@@ -278,7 +279,8 @@ int veil_attest_challenge(veil_stream *s, const veil_policy *p, veil_claims *out
     if ((rc = veil_stream_write(s, msg, sizeof msg)) || (rc = veil_stream_read(s, hdr, 4)))
         return veil_fail(rc, "attestation exchange: %s", veil_last_error());
     size_t len = tee_le32(hdr);
-    if (len == 0) return veil_fail(VEIL_EVERIFY, "peer could not produce attestation evidence");
+    if (len == 0)
+        return optional ? 0 : veil_fail(VEIL_EVERIFY, "peer produced no attestation evidence");
     if (len > VEIL_EVIDENCE_MAX)
         return veil_fail(VEIL_EPROTO, "peer sent oversized evidence (%zu bytes)", len);
     uint8_t *ev = malloc(len);
@@ -302,24 +304,25 @@ int veil_attest_respond(veil_stream *s, veil_attester *a)
     veil_attest_binding(msg + 4, exporter, rd);
     uint8_t *ev = NULL;
     size_t n = 0;
-    int crc = veil_attest_collect(a, rd, &ev, &n);
+    int crc = a ? veil_attest_collect(a, rd, &ev, &n) : 0;
     char why[512];
     snprintf(why, sizeof why, "%s", veil_last_error());
-    tee_put32(hdr, crc ? 0 : (uint32_t)n); /* 0 tells the verifier we have nothing */
+    tee_put32(hdr, crc || !a ? 0 : (uint32_t)n); /* 0 tells the verifier we have nothing */
     rc = veil_stream_write(s, hdr, 4);
-    if (!rc && !crc) rc = veil_stream_write(s, ev, n);
+    if (!rc && n) rc = veil_stream_write(s, ev, n);
     free(ev);
     if (crc) return veil_fail(crc, "collecting evidence: %s", why);
     return rc;
 }
 
 int veil_attest_mutual(veil_stream *s, int initiator, veil_attester *a, const veil_policy *p,
-                       veil_claims *peer)
+                       int flags, veil_claims *peer)
 {
+    int rc;
     if (initiator) {
-        int rc = veil_attest_challenge(s, p, peer);
+        rc = veil_attest_challenge(s, p, 0, peer);
         return rc ? rc : veil_attest_respond(s, a);
     }
-    int rc = veil_attest_respond(s, a);
-    return rc ? rc : veil_attest_challenge(s, p, peer);
+    rc = veil_attest_respond(s, a);
+    return rc ? rc : veil_attest_challenge(s, p, !(flags & VEIL_ATTEST_REQUIRE_PEER), peer);
 }
