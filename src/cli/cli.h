@@ -75,5 +75,6 @@ extern const cli_cmd cli_cmds_privacy[];
 extern const cli_cmd cli_cmds_tee[];
 extern const cli_cmd cli_cmds_net[];
 extern const cli_cmd cli_cmds_verify[];
+extern const cli_cmd cli_cmds_zk[];
 
 #endif
