@@ -1,0 +1,759 @@
+/* The proof engine of the layer proofs (see layer_internal.h): committed
+ * tensors, sum-check relations over linear forms, logUp lookups, claim
+ * batching and Hyrax openings.  Prover and verifier share every function;
+ * z->prover selects whether a message is computed and written or read and
+ * checked, so the two sides cannot drift apart in transcript order. */
+#include "layer_internal.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* veil_mle_eq_table (mle.c) doubles in place inside an OpenMP loop, which
+ * races for tables of 2^16 entries and more (reported to the zk core; it
+ * made honest lookups over 2^16-entry tables fail).  Until it is fixed,
+ * every call that builds an eq table runs with one OpenMP thread. */
+static int serial_begin(void)
+{
+    int n = omp_get_max_threads();
+    omp_set_num_threads(1);
+    return n;
+}
+
+static void serial_end(int n) { omp_set_num_threads(n); }
+
+static void eq_table(veil_fe *out, const veil_fe *r, unsigned n)
+{
+    int saved = serial_begin();
+    veil_mle_eq_table(out, r, n);
+    serial_end(saved);
+}
+
+void zc_fe_i64(veil_fe *r, int64_t v) { veil_fe_from_i64(r, v); }
+
+void zc_init(zc_ctx *z, int prover, const veil_pedersen_gens *pg, const char *domain,
+             uint8_t *proof, size_t proof_len)
+{
+    memset(z, 0, sizeof *z);
+    z->prover = prover;
+    z->pg = pg;
+    veil_transcript_init(&z->tr, domain);
+    if (!prover) {
+        z->buf = proof;
+        z->len = proof_len;
+    }
+}
+
+void zc_free(zc_ctx *z)
+{
+    for (int i = 0; i < z->nt; i++) {
+        zc_tensor *t = &z->t[i];
+        if (t->f) veil_wipe(t->f, sizeof(veil_fe) << t->nvars);
+        if (t->blinds) veil_wipe(t->blinds, sizeof(veil_fe) * (t->cm.rows ? t->cm.rows : 1));
+        free(t->f);
+        free(t->blinds);
+        free(t->pts);
+        free(t->vals);
+        veil_hyrax_commitment_free(&t->cm);
+    }
+    if (z->prover) free(z->buf);
+    memset(z, 0, sizeof *z);
+}
+
+/* ---- message IO ---------------------------------------------------------- */
+
+int zc_bytes_io(zc_ctx *z, uint8_t *p, size_t n, int absorb, const char *label)
+{
+    if (z->prover) {
+        if (z->len + n > z->cap) {
+            size_t cap = z->cap ? z->cap : 4096;
+            while (cap < z->len + n)
+                cap *= 2;
+            uint8_t *nb = realloc(z->buf, cap);
+            if (!nb) return veil_fail(VEIL_ENOMEM, "out of memory for the proof");
+            z->buf = nb;
+            z->cap = cap;
+        }
+        memcpy(z->buf + z->len, p, n);
+        z->len += n;
+    } else {
+        if (n > z->len - z->pos)
+            return veil_fail(VEIL_EVERIFY, "proof truncated (%s)", label);
+        memcpy(p, z->buf + z->pos, n);
+        z->pos += n;
+    }
+    if (absorb) veil_transcript_absorb(&z->tr, label, p, n);
+    return 0;
+}
+
+static int fe_io_raw(zc_ctx *z, veil_fe *v, int absorb, const char *label)
+{
+    uint8_t b[32];
+    if (z->prover) veil_fe_to_bytes(b, v);
+    int rc = zc_bytes_io(z, b, 32, absorb, label);
+    if (!rc && !z->prover && veil_fe_from_bytes(v, b))
+        return veil_fail(VEIL_EVERIFY, "non-canonical scalar in proof (%s)", label);
+    return rc;
+}
+
+int zc_fe_io(zc_ctx *z, const char *label, veil_fe *v) { return fe_io_raw(z, v, 1, label); }
+
+static int fes_io_raw(zc_ctx *z, veil_fe *v, size_t n, const char *label)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = fe_io_raw(z, &v[i], 0, label);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- tensors ------------------------------------------------------------- */
+
+static zc_tensor *new_tensor(zc_ctx *z, unsigned nvars, int kind)
+{
+    if (z->nt >= ZC_MAX_TENSORS || nvars > ZC_MAX_VARS) {
+        veil_fail(VEIL_ERANGE, "proof circuit too large (%d tensors, 2^%u)", z->nt, nvars);
+        return NULL;
+    }
+    zc_tensor *t = &z->t[z->nt++];
+    memset(t, 0, sizeof *t);
+    t->nvars = nvars;
+    t->kind = kind;
+    return t;
+}
+
+static int fe_table(zc_tensor *t, const int64_t *v, const veil_fe *fv, size_t len)
+{
+    size_t n = (size_t)1 << t->nvars;
+    if (len > n) return veil_fail(VEIL_EINVAL, "tensor of %zu entries exceeds 2^%u", len, t->nvars);
+    t->f = calloc(n, sizeof(veil_fe));
+    if (!t->f) return veil_fail(VEIL_ENOMEM, "out of memory for a tensor");
+    for (size_t i = 0; i < len; i++) {
+        if (v) zc_fe_i64(&t->f[i], v[i]);
+        else t->f[i] = fv[i];
+    }
+    return 0;
+}
+
+/* Write (prover) or read (verifier) a commitment; absorbed either way. */
+static int commitment_io(zc_ctx *z, zc_tensor *t)
+{
+    size_t sz = veil_hyrax_commitment_size(t->nvars), used = 0;
+    if (z->prover || t->external) {
+        uint8_t *b = malloc(sz);
+        if (!b) return veil_fail(VEIL_ENOMEM, "out of memory");
+        int rc = veil_hyrax_commitment_write(&t->cm, b, sz, &used);
+        if (!rc) {
+            if (t->external) veil_transcript_absorb(&z->tr, "ext-commit", b, used);
+            else rc = zc_bytes_io(z, b, used, 1, "commit");
+        }
+        free(b);
+        return rc;
+    }
+    int rc = veil_hyrax_commitment_read(&t->cm, z->buf + z->pos, z->len - z->pos, t->nvars, &used);
+    if (rc) return veil_fail(VEIL_EVERIFY, "bad tensor commitment in proof: %s", veil_last_error());
+    veil_transcript_absorb(&z->tr, "commit", z->buf + z->pos, used);
+    z->pos += used;
+    return 0;
+}
+
+static int copy_commitment(zc_tensor *t, const veil_hyrax_commitment *ext)
+{
+    t->cm = *ext;
+    t->cm.c = malloc(sizeof(veil_ge) * ext->rows);
+    if (!t->cm.c) return veil_fail(VEIL_ENOMEM, "out of memory");
+    memcpy(t->cm.c, ext->c, sizeof(veil_ge) * ext->rows);
+    return 0;
+}
+
+static int commit_tensor(zc_ctx *z, zc_tensor *t, const int64_t *v, size_t len)
+{
+    size_t rows = (size_t)1 << veil_hyrax_row_vars(t->nvars);
+    t->blinds = malloc(sizeof(veil_fe) * rows);
+    if (!t->blinds) return veil_fail(VEIL_ENOMEM, "out of memory");
+    if (v) return veil_hyrax_commit_i64(&t->cm, t->blinds, z->pg, v, len, t->nvars, z->threads);
+    return veil_hyrax_commit(&t->cm, t->blinds, z->pg, t->f, (size_t)1 << t->nvars, t->nvars,
+                             z->threads);
+}
+
+int zc_tensor_i64(zc_ctx *z, unsigned nvars, const int64_t *v, size_t len,
+                  const veil_hyrax_commitment *external, const veil_fe *ext_blinds)
+{
+    zc_tensor *t = new_tensor(z, nvars, ZC_COMMITTED);
+    if (!t) return VEIL_ERANGE;
+    int rc = 0;
+    if (external) {
+        t->external = 1;
+        if (external->nvars != nvars) return veil_fail(VEIL_EVERIFY, "commitment of 2^%u entries where 2^%u expected", external->nvars, nvars);
+        rc = copy_commitment(t, external);
+        if (!rc && z->prover) {
+            size_t rows = external->rows;
+            t->blinds = malloc(sizeof(veil_fe) * rows);
+            if (!t->blinds) return veil_fail(VEIL_ENOMEM, "out of memory");
+            memcpy(t->blinds, ext_blinds, sizeof(veil_fe) * rows);
+        }
+    }
+    if (!rc && z->prover) rc = fe_table(t, v, NULL, len);
+    if (!rc && z->prover && !external) rc = commit_tensor(z, t, v, len);
+    if (!rc) rc = commitment_io(z, t);
+    return rc ? rc : z->nt - 1;
+}
+
+int zc_tensor_fe(zc_ctx *z, unsigned nvars, const veil_fe *v, size_t len)
+{
+    zc_tensor *t = new_tensor(z, nvars, ZC_COMMITTED);
+    if (!t) return VEIL_ERANGE;
+    int rc = 0;
+    if (z->prover) {
+        rc = fe_table(t, NULL, v, len);
+        if (!rc) rc = commit_tensor(z, t, NULL, 0);
+    }
+    if (!rc) rc = commitment_io(z, t);
+    return rc ? rc : z->nt - 1;
+}
+
+int zc_tensor_public(zc_ctx *z, unsigned nvars, const int64_t *v, size_t len)
+{
+    zc_tensor *t = new_tensor(z, nvars, ZC_PUBLIC);
+    if (!t) return VEIL_ERANGE;
+    int rc = fe_table(t, v, NULL, len);
+    return rc ? rc : z->nt - 1;
+}
+
+static int add_claim(zc_tensor *t, const veil_fe *pt, const veil_fe *v)
+{
+    if (t->nclaims == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 4;
+        veil_fe *np = realloc(t->pts, sizeof(veil_fe) * cap * (t->nvars ? t->nvars : 1));
+        if (np) t->pts = np;
+        veil_fe *nv = realloc(t->vals, sizeof(veil_fe) * cap);
+        if (nv) t->vals = nv;
+        if (!np || !nv) return veil_fail(VEIL_ENOMEM, "out of memory for claims");
+        t->cap = cap;
+    }
+    memcpy(t->pts + t->nclaims * t->nvars, pt, sizeof(veil_fe) * t->nvars);
+    t->vals[t->nclaims++] = *v;
+    return 0;
+}
+
+/* ---- linear forms -------------------------------------------------------- */
+
+void zc_lin_init(zc_lin *l, int64_t cst)
+{
+    memset(l, 0, sizeof *l);
+    zc_fe_i64(&l->cst, cst);
+}
+
+void zc_lin_add(zc_lin *l, int t, int64_t c, const uint8_t *map, unsigned nvars)
+{
+    if (l->n >= ZC_MAX_TERMS) return; /* circuit-construction bug: caught by the self-check */
+    zc_term *tm = &l->term[l->n++];
+    tm->t = t;
+    zc_fe_i64(&tm->c, c);
+    memset(tm->map, 0xFD, sizeof tm->map); /* unused coordinates match no variable */
+    memcpy(tm->map, map, nvars);
+}
+
+void zc_map_range(uint8_t *dst, unsigned first, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        dst[i] = (uint8_t)(first + i);
+}
+
+static void term_point(const zc_term *tm, unsigned nv, const veil_fe *relpt, veil_fe *pt)
+{
+    for (unsigned k = 0; k < nv; k++) {
+        if (tm->map[k] == ZC_C0) veil_fe_zero(&pt[k]);
+        else if (tm->map[k] == ZC_C1) veil_fe_one(&pt[k]);
+        else pt[k] = relpt[tm->map[k]];
+    }
+}
+
+/* The form's value at a relation point: each committed tensor's value is
+ * sent by the prover and becomes a claim; public ones are computed. */
+static int lin_eval(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, veil_fe *out)
+{
+    *out = l->cst;
+    for (int i = 0; i < l->n; i++) {
+        const zc_term *tm = &l->term[i];
+        zc_tensor *t = &z->t[tm->t];
+        veil_fe pt[ZC_MAX_VARS], v, cv;
+        term_point(tm, t->nvars, relpt, pt);
+        int rc = 0;
+        if (z->prover || t->kind == ZC_PUBLIC) rc = veil_mle_eval(&v, t->f, t->nvars, pt);
+        if (!rc && t->kind == ZC_COMMITTED) {
+            rc = zc_fe_io(z, "eval", &v);
+            if (!rc) rc = add_claim(t, pt, &v);
+        }
+        if (rc) return rc;
+        veil_fe_mul(&cv, &tm->c, &v);
+        veil_fe_add(out, out, &cv);
+    }
+    return 0;
+}
+
+/* ---- relations ----------------------------------------------------------- */
+
+static inline size_t bit_at(size_t x, unsigned nbits, unsigned pos)
+{
+    return (x >> (nbits - 1 - pos)) & 1;
+}
+
+/* Tensor t with coordinates fixed where fixed[k] (values val[k]) and the
+ * other coordinates kept in order: a table of 2^nfree entries (heap). */
+static veil_fe *partial_eval(const zc_tensor *t, const int *fixed, const veil_fe *val)
+{
+    unsigned n = t->nvars, perm[ZC_MAX_VARS], nf = 0;
+    for (unsigned k = 0; k < n; k++)
+        if (fixed[k]) perm[nf++] = k;
+    unsigned nfixed = nf;
+    for (unsigned k = 0; k < n; k++)
+        if (!fixed[k]) perm[nf++] = k;
+    size_t N = (size_t)1 << n;
+    veil_fe *g = malloc(sizeof(veil_fe) * N);
+    if (!g) return NULL;
+    for (size_t i = 0; i < N; i++) {
+        size_t src = 0;
+        for (unsigned j = 0; j < n; j++)
+            src |= bit_at(i, n, j) << (n - 1 - perm[j]);
+        g[i] = t->f[src];
+    }
+    size_t len = N;
+    for (unsigned j = 0; j < nfixed; j++, len /= 2)
+        veil_mle_fold(g, len, &val[perm[j]]);
+    return g;
+}
+
+/* The table over the nV sum-check variables of a linear form: coordinates
+ * mapped to variables outside V are fixed at relpt. */
+static veil_fe *op_table(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, const uint8_t *vpos,
+                         unsigned nV)
+{
+    size_t N = (size_t)1 << nV;
+    veil_fe *out = malloc(sizeof(veil_fe) * N);
+    if (!out) return NULL;
+    for (size_t x = 0; x < N; x++)
+        out[x] = l->cst;
+    for (int i = 0; i < l->n; i++) {
+        const zc_term *tm = &l->term[i];
+        const zc_tensor *t = &z->t[tm->t];
+        int fixed[ZC_MAX_VARS];
+        veil_fe val[ZC_MAX_VARS];
+        unsigned freepos[ZC_MAX_VARS], nfree = 0;
+        for (unsigned k = 0; k < t->nvars; k++) {
+            uint8_t m = tm->map[k];
+            fixed[k] = m == ZC_C0 || m == ZC_C1 || vpos[m] == 0xFF;
+            if (m == ZC_C0) veil_fe_zero(&val[k]);
+            else if (m == ZC_C1) veil_fe_one(&val[k]);
+            else if (fixed[k]) val[k] = relpt[m];
+            else freepos[nfree++] = vpos[m];
+        }
+        veil_fe *g = partial_eval(t, fixed, val);
+        if (!g) {
+            free(out);
+            return NULL;
+        }
+        for (size_t x = 0; x < N; x++) {
+            size_t gi = 0;
+            for (unsigned k = 0; k < nfree; k++)
+                gi |= bit_at(x, nV, freepos[k]) << (nfree - 1 - k);
+            veil_fe cv;
+            veil_fe_mul(&cv, &tm->c, &g[gi]);
+            veil_fe_add(&out[x], &out[x], &cv);
+        }
+        free(g);
+    }
+    return out;
+}
+
+static int lin_uses(const zc_lin *l, unsigned v)
+{
+    for (int i = 0; i < l->n; i++)
+        for (unsigned k = 0; k < ZC_MAX_VARS; k++)
+            if (l->term[i].map[k] == v) return 1;
+    return 0;
+}
+
+/* Prover: the sum-check of coef * eq(r_shared, .) * prod ops over V. */
+static int rel_sumcheck_prove(zc_ctx *z, const zc_rel *R, const veil_fe *rel, const uint8_t *vpos,
+                              unsigned nV, unsigned deg, const veil_fe *eq_r, unsigned nshared,
+                              veil_fe *rounds, veil_fe *rho)
+{
+    veil_sc_poly p;
+    veil_sc_poly_init(&p, nV);
+    veil_fe *tabs[4] = {0}, finals[4];
+    int ntab = 0, rc = 0;
+    for (int k = 0; k < R->nops && !rc; k++) {
+        tabs[ntab] = op_table(z, &R->op[k], rel, vpos, nV);
+        if (!tabs[ntab++]) rc = veil_fail(VEIL_ENOMEM, "out of memory (relation tables)");
+    }
+    if (!rc && nshared) {
+        /* eq(r_shared, x_shared) expanded over V: the shared variables are
+         * those A variables with a position in V, in increasing order */
+        size_t N = (size_t)1 << nV, M = (size_t)1 << nshared;
+        veil_fe *e = malloc(sizeof(veil_fe) * M);
+        tabs[ntab] = malloc(sizeof(veil_fe) * N);
+        if (!e || !tabs[ntab]) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+        if (!rc) {
+            eq_table(e, eq_r, nshared);
+            for (size_t x = 0; x < N; x++) {
+                size_t ei = 0;
+                for (unsigned s = 0; s < nshared; s++)
+                    ei = ei << 1 | bit_at(x, nV, s); /* shared vars come first in V */
+                tabs[ntab][x] = e[ei];
+            }
+        }
+        free(e);
+        ntab++;
+    }
+    for (int k = 0; k < ntab && !rc; k++)
+        if (veil_sc_add_table(&p, tabs[k]) < 0) rc = VEIL_ERANGE;
+    if (!rc) {
+        uint8_t f[4] = {0, 1, 2, 3};
+        p.term[0].coef = R->coef;
+        p.term[0].nf = (uint8_t)ntab;
+        memcpy(p.term[0].f, f, 4);
+        p.nterms = 1;
+        rc = veil_sc_prove(&z->tr, &p, deg, NULL, rounds, rho, finals);
+    }
+    for (int k = 0; k < ntab; k++)
+        free(tabs[k]);
+    return rc;
+}
+
+int zc_relation(zc_ctx *z, const zc_rel *R)
+{
+    unsigned N = R->nA + R->nC;
+    if (N > ZC_MAX_VARS || R->nops < 1 || R->nops > 3)
+        return veil_fail(VEIL_ERANGE, "relation shape out of range");
+    veil_fe rel[ZC_MAX_VARS], rho[ZC_MAX_VARS], H, final, pt[ZC_MAX_VARS];
+    veil_transcript_absorb_u64(&z->tr, "rel-shape", (uint64_t)R->nA << 32 | R->nC);
+    veil_transcript_challenges(&z->tr, "rel-rA", rel, R->nA);
+    int rc = lin_eval(z, &R->lhs, rel, &H);
+    if (rc) return rc;
+    /* V: the summed variables and the free ones shared by >= 2 factors;
+     * shared ones first (they carry the eq factor), then the summed ones */
+    uint8_t vpos[ZC_MAX_VARS];
+    unsigned nV = 0, nshared = 0;
+    veil_fe eq_r[ZC_MAX_VARS];
+    memset(vpos, 0xFF, sizeof vpos);
+    for (unsigned v = 0; v < R->nA; v++) {
+        int uses = 0;
+        for (int k = 0; k < R->nops; k++)
+            uses += lin_uses(&R->op[k], v);
+        if (uses >= 2) {
+            vpos[v] = (uint8_t)nV++;
+            eq_r[nshared++] = rel[v];
+        }
+    }
+    for (unsigned v = R->nA; v < N; v++)
+        vpos[v] = (uint8_t)nV++;
+    unsigned deg = (unsigned)R->nops + (nshared ? 1 : 0);
+    if (nV == 0) {
+        final = H;
+    } else {
+        size_t nr = (size_t)nV * (deg + 1);
+        veil_fe *rounds = malloc(sizeof(veil_fe) * nr);
+        if (!rounds) return veil_fail(VEIL_ENOMEM, "out of memory");
+        if (z->prover) {
+            rc = rel_sumcheck_prove(z, R, rel, vpos, nV, deg, eq_r, nshared, rounds, rho);
+            veil_fe first;
+            if (!rc) veil_sc_first_sum(rounds, &first);
+            if (!rc && !veil_fe_eq(&first, &H))
+                rc = veil_fail(VEIL_EINVAL, "prover: witness violates a relation");
+            if (!rc) rc = fes_io_raw(z, rounds, nr, "rounds");
+        } else {
+            rc = fes_io_raw(z, rounds, nr, "rounds");
+            if (!rc) rc = veil_sc_verify(&z->tr, nV, deg, &H, rounds, rho, &final);
+        }
+        if (z->prover && !rc) {
+            /* the value g must take at rho: the last round polynomial at rho_n */
+            veil_sc_interpolate(rounds + (nV - 1) * (deg + 1), deg, &rho[nV - 1], &final);
+        }
+        free(rounds);
+        if (rc) return rc;
+    }
+    for (unsigned v = 0; v < N; v++)
+        pt[v] = vpos[v] == 0xFF ? rel[v] : rho[vpos[v]];
+    veil_fe acc = R->coef, opv;
+    if (nshared) {
+        veil_fe e;
+        veil_mle_eq_eval(&e, eq_r, rho, nshared);
+        veil_fe_mul(&acc, &acc, &e);
+    }
+    for (int k = 0; k < R->nops; k++) {
+        rc = lin_eval(z, &R->op[k], pt, &opv);
+        if (rc) return rc;
+        veil_fe_mul(&acc, &acc, &opv);
+    }
+    if (!veil_fe_eq(&acc, &final))
+        return veil_fail(z->prover ? VEIL_EINVAL : VEIL_EVERIFY,
+                         "relation check failed at the sum-check point");
+    return 0;
+}
+
+/* ---- lookups ------------------------------------------------------------- */
+
+/* The linear form's values on the Boolean cube of its a variables. */
+static veil_fe *lin_values(zc_ctx *z, const zc_lin *l, unsigned a)
+{
+    uint8_t vpos[ZC_MAX_VARS];
+    memset(vpos, 0xFF, sizeof vpos);
+    for (unsigned v = 0; v < a; v++)
+        vpos[v] = (uint8_t)v;
+    return op_table(z, l, NULL, vpos, a);
+}
+
+/* Public table column at point (identity: sum_k 2^(b-1-k) p_k). */
+static int column_at(const veil_fe *col, int identity, unsigned b, const veil_fe *p, veil_fe *out)
+{
+    if (identity) {
+        veil_mle_eval_identity(out, p, b);
+        return 0;
+    }
+    return veil_mle_eval(out, col, b, p);
+}
+
+/* Prover: multiplicities m, S = in + alpha out, T, and the inverses. */
+static int lookup_witness(zc_ctx *z, const zc_lookup *lk, const veil_fe *alpha,
+                          const veil_fe *beta, veil_fe *m, veil_fe *S, veil_fe *T, veil_fe *hS,
+                          veil_fe *hT)
+{
+    size_t n1 = (size_t)1 << lk->a, n2 = (size_t)1 << lk->b;
+    veil_fe *in = lin_values(z, &lk->in, lk->a);
+    veil_fe *out = lk->out.n ? lin_values(z, &lk->out, lk->a) : NULL;
+    int rc = !in || (lk->out.n && !out) ? veil_fail(VEIL_ENOMEM, "out of memory") : 0;
+    for (size_t i = 0; !rc && i < n1; i++) {
+        S[i] = in[i];
+        if (out) {
+            veil_fe t;
+            veil_fe_mul(&t, alpha, &out[i]);
+            veil_fe_add(&S[i], &S[i], &t);
+        }
+    }
+    for (size_t i = 0; !rc && i < n2; i++) {
+        if (lk->identity) veil_fe_from_u64(&T[i], i);
+        else T[i] = lk->tin[i];
+        if (lk->tout) {
+            veil_fe t;
+            veil_fe_mul(&t, alpha, &lk->tout[i]);
+            veil_fe_add(&T[i], &T[i], &t);
+        }
+    }
+    (void)m;
+    if (!rc) rc = veil_logup_inverses(beta, S, n1, T, m, n2, hS, hT);
+    free(in);
+    free(out);
+    return rc;
+}
+
+int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
+{
+    if (lk->a > ZC_MAX_VARS || lk->b > ZC_MAX_VARS)
+        return veil_fail(VEIL_ERANGE, "lookup too large");
+    size_t n1 = (size_t)1 << lk->a, n2 = (size_t)1 << lk->b;
+    veil_transcript_absorb_u64(&z->tr, "lookup", (uint64_t)lk->a << 32 | lk->b);
+    veil_fe *m = NULL, *S = NULL, *T = NULL, *hS = NULL, *hT = NULL, *rounds = NULL;
+    veil_fe alpha, beta, zero, final, T_at, v;
+    veil_fe_zero(&alpha);
+    veil_fe_zero(&zero);
+    veil_logup_run lr;
+    veil_logup_evals ev;
+    memset(&lr, 0, sizeof lr);
+    int rc = 0, tm, ths, tht;
+    if (z->prover) {
+        m = calloc(n2, sizeof *m);
+        S = malloc(sizeof *S * n1);
+        T = malloc(sizeof *T * n2);
+        hS = malloc(sizeof *hS * n1);
+        hT = malloc(sizeof *hT * n2);
+        if (!m || !S || !T || !hS || !hT) rc = veil_fail(VEIL_ENOMEM, "out of memory (lookup)");
+        if (!rc) rc = veil_logup_mults(lk->idx, n1, m, n2);
+    }
+    tm = rc ? rc : zc_tensor_fe(z, lk->b, m, n2);
+    if (tm < 0) goto done;
+    if (lk->out.n) veil_transcript_challenge(&z->tr, "lookup-alpha", &alpha);
+    veil_transcript_challenge(&z->tr, "lookup-beta", &beta);
+    if (z->prover) rc = lookup_witness(z, lk, &alpha, &beta, m, S, T, hS, hT);
+    if (rc) goto done;
+    ths = zc_tensor_fe(z, lk->a, hS, n1);
+    tht = ths < 0 ? ths : zc_tensor_fe(z, lk->b, hT, n2);
+    if (tht < 0) {
+        rc = tht;
+        goto done;
+    }
+    lr.a = lk->a;
+    lr.b = lk->b;
+    lr.beta = beta;
+    unsigned L = lk->a > lk->b ? lk->a : lk->b;
+    if (L == 0) L = 1;
+    rounds = malloc(sizeof(veil_fe) * L * (VEIL_LOGUP_DEG + 1));
+    if (!rounds) {
+        rc = veil_fail(VEIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (z->prover) {
+        int saved = serial_begin();
+        rc = veil_logup_prove_sc(&z->tr, &lr, S, hS, T, m, hT, NULL, rounds, &ev);
+        serial_end(saved);
+        if (!rc) rc = fes_io_raw(z, rounds, (size_t)L * (VEIL_LOGUP_DEG + 1), "lookup rounds");
+        if (!rc) rc = fes_io_raw(z, &ev.S, 4, "lookup evals");
+    } else {
+        rc = fes_io_raw(z, rounds, (size_t)L * (VEIL_LOGUP_DEG + 1), "lookup rounds");
+        if (!rc) rc = veil_logup_verify_sc(&z->tr, &lr, NULL, rounds, &final);
+        if (!rc) rc = fes_io_raw(z, &ev.S, 4, "lookup evals");
+        const veil_fe *pb = veil_logup_point_b(&lr);
+        if (!rc) rc = column_at(lk->tin, lk->identity, lk->b, pb, &T_at);
+        if (!rc && lk->tout) {
+            veil_fe o;
+            rc = veil_mle_eval(&o, lk->tout, lk->b, pb);
+            veil_fe_mul(&o, &o, &alpha);
+            veil_fe_add(&T_at, &T_at, &o);
+        }
+        if (!rc) rc = veil_logup_final_check(&z->tr, &lr, &ev, &T_at, &zero, &final);
+    }
+    if (rc) goto done;
+    const veil_fe *pa = veil_logup_point_a(&lr), *pb = veil_logup_point_b(&lr);
+    rc = add_claim(&z->t[tm], pb, &ev.m);
+    if (!rc) rc = add_claim(&z->t[ths], pa, &ev.hS);
+    if (!rc) rc = add_claim(&z->t[tht], pb, &ev.hT);
+    /* S at point_a must be in + alpha out of the committed tensors */
+    if (!rc) rc = lin_eval(z, &lk->in, pa, &v);
+    if (!rc && lk->out.n) {
+        veil_fe o;
+        rc = lin_eval(z, &lk->out, pa, &o);
+        veil_fe_mul(&o, &o, &alpha);
+        veil_fe_add(&v, &v, &o);
+    }
+    if (!rc && !veil_fe_eq(&v, &ev.S))
+        rc = veil_fail(z->prover ? VEIL_EINVAL : VEIL_EVERIFY, "lookup input does not match");
+done:
+    free(m);
+    free(S);
+    free(T);
+    free(hS);
+    free(hT);
+    free(rounds);
+    return rc;
+}
+
+/* ---- claims and openings ------------------------------------------------- */
+
+/* Several claims on one tensor become one: sum_x W(x) f(x) = sum_j g^j v_j
+ * with W = sum_j g^j eq(p_j, .), a degree-2 sum-check. */
+static int batch_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, veil_fe *value)
+{
+    unsigned n = t->nvars;
+    size_t N = (size_t)1 << n, nr = (size_t)n * 3;
+    veil_fe gamma, gp, H, final, w_at, tmp;
+    veil_transcript_challenge(&z->tr, "batch-gamma", &gamma);
+    veil_fe_one(&gp);
+    veil_fe_zero(&H);
+    for (size_t j = 0; j < t->nclaims; j++) {
+        veil_fe_mul(&tmp, &gp, &t->vals[j]);
+        veil_fe_add(&H, &H, &tmp);
+        veil_fe_mul(&gp, &gp, &gamma);
+    }
+    veil_fe *rounds = malloc(sizeof(veil_fe) * (nr ? nr : 1));
+    if (!rounds) return veil_fail(VEIL_ENOMEM, "out of memory");
+    int rc = 0;
+    if (z->prover) {
+        veil_fe *W = calloc(N, sizeof *W), *f = malloc(sizeof *f * N), *e = malloc(sizeof *e * N);
+        if (!W || !f || !e) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+        veil_fe_one(&gp);
+        for (size_t j = 0; !rc && j < t->nclaims; j++) {
+            eq_table(e, t->pts + j * n, n);
+            for (size_t i = 0; i < N; i++) {
+                veil_fe_mul(&tmp, &gp, &e[i]);
+                veil_fe_add(&W[i], &W[i], &tmp);
+            }
+            veil_fe_mul(&gp, &gp, &gamma);
+        }
+        if (!rc) {
+            memcpy(f, t->f, sizeof *f * N);
+            veil_sc_poly p;
+            veil_fe fin[2], one;
+            veil_fe_one(&one);
+            veil_sc_poly_init(&p, n);
+            veil_sc_add_table(&p, W);
+            veil_sc_add_table(&p, f);
+            veil_sc_add_term(&p, &one, 2, 0, 1);
+            rc = veil_sc_prove(&z->tr, &p, 2, NULL, rounds, point, fin);
+            *value = fin[1];
+        }
+        free(W);
+        free(f);
+        free(e);
+        if (!rc) rc = fes_io_raw(z, rounds, nr, "batch rounds");
+        if (!rc) rc = zc_fe_io(z, "batch value", value);
+    } else {
+        rc = fes_io_raw(z, rounds, nr, "batch rounds");
+        if (!rc) rc = veil_sc_verify(&z->tr, n, 2, &H, rounds, point, &final);
+        if (!rc) rc = zc_fe_io(z, "batch value", value);
+        if (!rc) {
+            veil_fe_zero(&w_at);
+            veil_fe_one(&gp);
+            for (size_t j = 0; j < t->nclaims; j++) {
+                veil_mle_eq_eval(&tmp, t->pts + j * n, point, n);
+                veil_fe_mul(&tmp, &tmp, &gp);
+                veil_fe_add(&w_at, &w_at, &tmp);
+                veil_fe_mul(&gp, &gp, &gamma);
+            }
+            veil_fe_mul(&tmp, &w_at, value);
+            if (!veil_fe_eq(&tmp, &final)) rc = veil_fail(VEIL_EVERIFY, "claim batching failed");
+        }
+    }
+    free(rounds);
+    return rc;
+}
+
+static int open_tensor(zc_ctx *z, zc_tensor *t, const veil_fe *point, const veil_fe *value)
+{
+    unsigned rounds = t->nvars - veil_hyrax_row_vars(t->nvars);
+    size_t sz = veil_ipa_proof_size(rounds), used = 0;
+    veil_ipa_proof pf;
+    int rc;
+    if (z->prover) {
+        veil_fe v;
+        rc = veil_hyrax_prove(&pf, &v, &z->tr, z->pg, &t->cm, t->f, (size_t)1 << t->nvars,
+                              t->blinds, point, NULL, z->threads);
+        if (!rc && !veil_fe_eq(&v, value))
+            rc = veil_fail(VEIL_EINVAL, "prover: claim differs from the committed tensor");
+        uint8_t *b = rc ? NULL : malloc(sz);
+        if (!rc && !b) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+        if (!rc) rc = veil_ipa_proof_write(&pf, b, sz, &used);
+        if (!rc) rc = zc_bytes_io(z, b, used, 0, "ipa");
+        free(b);
+        return rc;
+    }
+    rc = veil_ipa_proof_read(&pf, z->buf + z->pos, z->len - z->pos, rounds, &used);
+    if (rc) return veil_fail(VEIL_EVERIFY, "bad opening proof: %s", veil_last_error());
+    z->pos += used;
+    rc = veil_hyrax_verify_public(&pf, &z->tr, z->pg, &t->cm, point, value, z->threads);
+    return rc ? veil_fail(VEIL_EVERIFY, "tensor opening rejected: %s", veil_last_error()) : 0;
+}
+
+int zc_finish(zc_ctx *z)
+{
+    for (int i = 0; i < z->nt; i++) {
+        zc_tensor *t = &z->t[i];
+        if (t->kind != ZC_COMMITTED || t->nclaims == 0) continue;
+        veil_fe point[ZC_MAX_VARS], value;
+        veil_transcript_absorb_u64(&z->tr, "finish", (uint64_t)i);
+        int rc = 0;
+        if (t->nclaims == 1 || t->nvars == 0) {
+            memcpy(point, t->pts, sizeof(veil_fe) * t->nvars);
+            value = t->vals[0];
+            for (size_t j = 1; j < t->nclaims; j++) /* nvars == 0: all claims equal */
+                if (!veil_fe_eq(&t->vals[j], &value))
+                    return veil_fail(VEIL_EVERIFY, "inconsistent claims on a scalar");
+        } else {
+            rc = batch_claims(z, t, point, &value);
+        }
+        if (!rc) rc = open_tensor(z, t, point, &value);
+        if (rc) return rc;
+    }
+    if (!z->prover && z->pos != z->len)
+        return veil_fail(VEIL_EVERIFY, "%zu trailing bytes after the proof", z->len - z->pos);
+    return 0;
+}
