@@ -36,15 +36,17 @@ static inline v16 load16(const float *p)
     return v;
 }
 
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+
 static inline float fold16(v16 a)
 {
-    /* fixed pairwise fold: lanes i and i+8, then i+4, i+2, i+1 */
-    float t[16];
-    __builtin_memcpy(t, &a, sizeof t);
-    for (int w = 8; w >= 1; w /= 2)
-        for (int i = 0; i < w; i++)
-            t[i] += t[i + w];
-    return t[0];
+    /* fixed pairwise fold: lane i += lane i+8, then i+4, i+2, i+1 */
+    v8 b = __builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7) +
+           __builtin_shufflevector(a, a, 8, 9, 10, 11, 12, 13, 14, 15);
+    v4 c = __builtin_shufflevector(b, b, 0, 1, 2, 3) + __builtin_shufflevector(b, b, 4, 5, 6, 7);
+    float d0 = c[0] + c[2], d1 = c[1] + c[3];
+    return d0 + d1;
 }
 
 float veil_dot(const float *a, const float *b, int n)
