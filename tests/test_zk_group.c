@@ -248,6 +248,11 @@ static void test_msm(void)
         }
     }
     CHECKF(bad == 0, "%d MSM mismatches", bad);
+    /* a wrong bit bound is an error, not a wrong result */
+    for (size_t i = 0; i < 300; i++)
+        veil_fe_from_u64(&k[i], i == 150 ? 0x10000 : i);
+    CHECK(veil_msm(&r, aff, k, 300, 16, 1) == VEIL_EINVAL);
+    CHECK(veil_msm(&r, aff, k, 300, 17, 1) == 0);
     free(pts);
     free(aff);
     free(k);

@@ -51,6 +51,18 @@ static void scalar_at(const msm_input *in, size_t i, uint64_t limbs[4], int *neg
     }
 }
 
+/* 1 if the integer in l has bits at or above position b. */
+static int exceeds(const uint64_t l[4], unsigned b)
+{
+    uint64_t over = 0;
+    for (unsigned w = 0; w < 4; w++) {
+        if (64 * (w + 1) <= b)
+            continue;
+        over |= 64 * w >= b ? l[w] : l[w] >> (b - 64 * w);
+    }
+    return over != 0;
+}
+
 static uint64_t bits_at(const uint64_t l[4], unsigned pos, unsigned c)
 {
     if (pos >= 256)
@@ -100,7 +112,11 @@ static int msm_chunk(veil_ge *out, const msm_input *in, size_t lo, size_t hi)
         int ng;
         scalar_at(in, lo + i, limbs[i], &ng);
         neg[i] = (uint8_t)ng;
+        if (exceeds(limbs[i], in->bits))
+            rc = VEIL_EINVAL; /* the caller's bit bound was wrong */
     }
+    if (rc)
+        goto done;
     for (unsigned w = 0; w < nwin; w++) {
         memset(used, 0, nb);
         for (size_t i = 0; i < m; i++) {
@@ -200,6 +216,8 @@ static int msm_run(veil_ge *r, const msm_input *in, int threads)
     }
     free(part);
     free(rcs);
+    if (rc == VEIL_EINVAL)
+        return veil_fail(rc, "MSM: a scalar exceeds the %u-bit bound", in->bits);
     if (rc)
         return veil_fail(rc, "out of memory in MSM (%zu points)", in->n);
     return 0;
