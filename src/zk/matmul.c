@@ -89,9 +89,29 @@ static void absorb_ge(veil_transcript *t, const char *label, const veil_ge *p)
     veil_transcript_absorb(t, label, b, 32);
 }
 
+/* Absorbs a commitment's rows as one record: their canonical encodings,
+ * taken from enc when the caller has them (a parsed file) to save the
+ * re-encoding. */
+static int absorb_commitment(veil_transcript *t, const veil_hyrax_commitment *cm,
+                             const uint8_t *enc)
+{
+    uint8_t *buf = NULL;
+    if (!enc) {
+        buf = malloc(cm->rows * 32);
+        if (!buf) return veil_fail(VEIL_ENOMEM, "matmul: out of memory");
+        for (size_t j = 0; j < cm->rows; j++)
+            veil_ge_to_bytes(buf + 32 * j, &cm->c[j]);
+        enc = buf;
+    }
+    veil_transcript_absorb(t, "matmul-com", enc, cm->rows * 32);
+    free(buf);
+    return 0;
+}
+
 /* The statement: shape and the three commitments; then the challenges. */
 static int statement(veil_transcript *t, const veil_matmul_dims *d,
-                     const veil_hyrax_commitment *cm[3], veil_fe *u, veil_fe *v)
+                     const veil_hyrax_commitment *cm[3], const uint8_t *const enc[3], veil_fe *u,
+                     veil_fe *v)
 {
     unsigned nv[3] = {d->lm + d->lk, d->lk + d->ln, d->lm + d->ln};
     veil_transcript_absorb_u64(t, "matmul-m", d->m);
@@ -100,8 +120,8 @@ static int statement(veil_transcript *t, const veil_matmul_dims *d,
     for (int i = 0; i < 3; i++) {
         if (cm[i]->nvars != nv[i] || !cm[i]->c)
             return veil_fail(VEIL_EINVAL, "matmul: commitment %d has the wrong shape", i);
-        for (size_t j = 0; j < cm[i]->rows; j++)
-            absorb_ge(t, "matmul-com", &cm[i]->c[j]);
+        int rc = absorb_commitment(t, cm[i], enc ? enc[i] : NULL);
+        if (rc) return rc;
     }
     veil_transcript_challenges(t, "matmul-u", u, d->lm);
     veil_transcript_challenges(t, "matmul-v", v, d->ln);
@@ -202,7 +222,7 @@ int veil_matmul_prove(veil_matmul_proof *pf, veil_transcript *t, const veil_pede
     prover_ws w = {0};
     veil_zksc_state st = {0};
     veil_fe H, s_H, s_vA, s_vB, s_prod, prod, finals[2], blind, s0, F, rho;
-    int rc = statement(t, d, cm, w.u, w.v);
+    int rc = statement(t, d, cm, NULL, w.u, w.v);
     if (rc) return rc;
     const size_t K = (size_t)1 << d->lk;
     w.eu = malloc(((size_t)1 << d->lm) * sizeof *w.eu);
@@ -261,15 +281,16 @@ out:
     return rc;
 }
 
-int veil_matmul_verify(const veil_matmul_proof *pf, veil_transcript *t,
+/* enc: the commitments' row encodings when already at hand, else NULL. */
+static int verify_core(const veil_matmul_proof *pf, veil_transcript *t,
                        const veil_pedersen_gens *pg, const veil_matmul_dims *d,
                        const veil_hyrax_commitment *cA, const veil_hyrax_commitment *cB,
-                       const veil_hyrax_commitment *cC, int threads)
+                       const veil_hyrax_commitment *cC, const uint8_t *const enc[3], int threads)
 {
     const veil_hyrax_commitment *cm[3] = {cA, cB, cC};
     veil_fe u[VEIL_MLE_MAX_VARS], v[VEIL_MLE_MAX_VARS], r[VEIL_MLE_MAX_VARS],
         pt[2 * VEIL_MLE_MAX_VARS], rho, s0, F;
-    int rc = statement(t, d, cm, u, v);
+    int rc = statement(t, d, cm, enc, u, v);
     if (rc) return rc;
     if (pf->sc.nvars != d->lk || pf->sc.deg != 2 || !pf->sc.rounds)
         return veil_fail(VEIL_EVERIFY, "matmul: sum-check has the wrong shape");
@@ -298,6 +319,14 @@ int veil_matmul_verify(const veil_matmul_proof *pf, veil_transcript *t,
                           threads))
         return refail(VEIL_EVERIFY, "matmul: evaluation of C");
     return 0;
+}
+
+int veil_matmul_verify(const veil_matmul_proof *pf, veil_transcript *t,
+                       const veil_pedersen_gens *pg, const veil_matmul_dims *d,
+                       const veil_hyrax_commitment *cA, const veil_hyrax_commitment *cB,
+                       const veil_hyrax_commitment *cC, int threads)
+{
+    return verify_core(pf, t, pg, d, cA, cB, cC, NULL, threads);
 }
 
 void veil_matmul_proof_free(veil_matmul_proof *pf)
@@ -377,16 +406,21 @@ int veil_matmul_file_verify(const uint8_t *buf, size_t len, veil_matmul_dims *do
     int rc = veil_matmul_dims_init(&d, m, k, n);
     if (rc) return refail(VEIL_EINVAL, "proof");
     if (dout) *dout = d;
-    veil_zkr_hyrax(&r, &cm[0], d.lm + d.lk, "commitment to A");
-    veil_zkr_hyrax(&r, &cm[1], d.lk + d.ln, "commitment to B");
-    veil_zkr_hyrax(&r, &cm[2], d.lm + d.ln, "commitment to C");
+    /* wire format of a commitment: u8 nvars, then its rows' encodings */
+    const uint8_t *enc[3];
+    static const char *what[3] = {"commitment to A", "commitment to B", "commitment to C"};
+    unsigned nv[3] = {d.lm + d.lk, d.lk + d.ln, d.lm + d.ln};
+    for (int i = 0; i < 3; i++) {
+        enc[i] = r.off < r.len ? r.p + r.off + 1 : NULL; /* used only if all parses */
+        veil_zkr_hyrax(&r, &cm[i], nv[i], what[i]);
+    }
     veil_matmul_proof_read(&r, &pf, &d);
     rc = veil_zkr_end(&r);
     if (!rc) rc = veil_pedersen_gens_init(&pg, VEIL_ZK_GENS_LABEL, veil_matmul_gens_needed(&d));
     if (!rc) {
         veil_transcript t;
         veil_transcript_init(&t, VEIL_MATMUL_DOMAIN);
-        rc = veil_matmul_verify(&pf, &t, &pg, &d, &cm[0], &cm[1], &cm[2], threads);
+        rc = verify_core(&pf, &t, &pg, &d, &cm[0], &cm[1], &cm[2], enc, threads);
     }
     veil_pedersen_gens_free(&pg);
     veil_matmul_proof_free(&pf);
