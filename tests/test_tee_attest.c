@@ -8,6 +8,22 @@ static uint8_t RD[64], M[48];
 
 static void path_of(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
 
+/* VEIL_TEE_WRITE_SEEDS=DIR writes valid inputs as fuzzing seeds:
+ * DIR/fuzz_snp_report/, DIR/fuzz_tdx_quote/, DIR/fuzz_tee_evidence/. */
+static void seed(const char *target, const char *name, const uint8_t *b, size_t n)
+{
+    const char *d = getenv("VEIL_TEE_WRITE_SEEDS");
+    char p[1024];
+    if (!d) return;
+    snprintf(p, sizeof p, "mkdir -p '%s/%s'", d, target);
+    if (system(p) != 0) return;
+    snprintf(p, sizeof p, "%s/%s/%s", d, target, name);
+    FILE *f = fopen(p, "wb");
+    if (!f) return;
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
 /* Verify and check the outcome: want == NULL means success, else the reason
  * must contain want. */
 static void expect(const char *what, const uint8_t *ev, size_t n, const veil_policy *p,
@@ -63,6 +79,7 @@ static void test_sim(void)
     CHECK(veil_policy_sim(auth, &p) == 0);
     veil_claims c;
     CHECKF(veil_attest_verify(ev, n, &p, RD, &c) == 0, "%s", veil_last_error());
+    seed("fuzz_tee_evidence", "sim", ev, n);
     CHECK(c.simulated && c.tee_type == VEIL_TEE_TYPE_GPU && c.gpus == 2 &&
           c.capacity_bytes == 1 << 30 && !memcmp(c.measurement, M, 48));
 
@@ -173,6 +190,8 @@ static void test_snp(void)
     size_t n = snp_evidence(rep, VEIL_SNP_REPORT_LEN, ca.vcek, ca.ask, &ev);
     veil_claims c;
     CHECKF(veil_attest_verify(ev, n, &p, RD, &c) == 0, "snp valid: %s", veil_last_error());
+    seed("fuzz_snp_report", "report", rep, VEIL_SNP_REPORT_LEN);
+    seed("fuzz_tee_evidence", "snp", ev, n);
     CHECK(!c.simulated && c.tee_type == VEIL_TEE_TYPE_CPU && !memcmp(c.measurement, M, 48));
     free(ev);
 
@@ -389,6 +408,8 @@ static void test_tdx(void)
     size_t n = tdx_evidence(q, qn, &ev);
     veil_claims c;
     CHECKF(veil_attest_verify(ev, n, &p, RD, &c) == 0, "tdx valid: %s", veil_last_error());
+    seed("fuzz_tdx_quote", "quote", q, qn);
+    seed("fuzz_tee_evidence", "tdx", ev, n);
     CHECK(c.backend == VEIL_TEE_BACKEND_TDX && !c.simulated && c.rtmr[2][0] == 0x12);
     free(ev);
 

@@ -202,12 +202,16 @@ int veil_tls_keygen(const char *name, char id_hex[VEIL_PEER_ID_HEX])
     int rc = x ? cert_id_hex(x, hex) : VEIL_EINVAL;
     FILE *kf = rc ? NULL : create_exclusive(kp, 0600);
     if (!kf) rc = rc ? rc : VEIL_EIO;
-    if (!rc && (!PEM_write_PrivateKey(kf, pk, NULL, NULL, 0, NULL, NULL) | (fclose(kf) != 0)))
-        rc = openssl_fail(VEIL_EIO, "cannot write the private key");
+    if (!rc) {
+        int wrote = PEM_write_PrivateKey(kf, pk, NULL, NULL, 0, NULL, NULL);
+        if ((fclose(kf) != 0) || !wrote) rc = openssl_fail(VEIL_EIO, "cannot write the private key");
+    }
     FILE *cf = rc ? NULL : create_exclusive(cp, 0644);
     if (!rc && !cf) rc = VEIL_EIO;
-    if (!rc && (!PEM_write_X509(cf, x) | (fclose(cf) != 0)))
-        rc = openssl_fail(VEIL_EIO, "cannot write the certificate");
+    if (!rc) {
+        int wrote = PEM_write_X509(cf, x);
+        if ((fclose(cf) != 0) || !wrote) rc = openssl_fail(VEIL_EIO, "cannot write the certificate");
+    }
     if (!rc && id_hex) memcpy(id_hex, hex, sizeof hex);
     EVP_PKEY_free(pk);
     X509_free(x);
