@@ -145,6 +145,8 @@ veil_backend veil_qbackend(veil_qshard *s);
 
 /* out[t*d+i] = rshift16(sum_j W[i*n+j] * X[t*n+j]); 0 or VEIL_ERANGE. */
 int veil_q_matmul(int32_t *out, const int32_t *x, const int32_t *w, int T, int n, int d);
+/* The Q16 reciprocal RMS of x (see qforward.c). */
+int64_t veil_q_rms_scale(const int32_t *x, int n);
 /* out = rmsnorm(x) * g, all Q16; 0 or VEIL_ERANGE. */
 int veil_q_rmsnorm(int32_t *out, const int32_t *x, const int32_t *g, int n);
 /* Softmax of n Q16 scores into Q16 probabilities (in place). */

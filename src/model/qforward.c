@@ -156,21 +156,28 @@ int veil_q_matmul(int32_t *out, const int32_t *x, const int32_t *w, int T, int n
     return ovf ? veil_fail(VEIL_ERANGE, "integer matmul result outside int32") : 0;
 }
 
-/* RMSNorm: v = floor(sum x^2 / n) + eps (Q32); v = m 2^e + rest with
- * m in [2^14, 2^16) and e even; 1/sqrt(v) = rsqrt[m] 2^-30 2^-e/2, so
- * y = rshift(x * rsqrt[m], 14 + e/2), then out = rshift16(y * g). */
-int veil_q_rmsnorm(int32_t *out, const int32_t *x, const int32_t *g, int n)
+/* RMSNorm, per row: v = floor(sum x^2 / n) + eps (Q32); the smallest k >= 0
+ * with m = floor(v / 4^k) < 2^16 (then m >= 2^14); R = rsqrt[m]
+ * (2^30 / sqrt(m)); r = round(4 R / 2^k) = 2^32 / sqrt(v), the Q16
+ * reciprocal RMS; out = rescale16(rescale16(x r) g).  Every step is a small
+ * integer relation (docs/ARCHITECTURE.md "Integer forward pass"). */
+int64_t veil_q_rms_scale(const int32_t *x, int n)
 {
     const veil_qtables *tb = veil_qtables_get();
-    int64_t ss = dot_i32(x, x, n);
-    int64_t v = ss / n + VEIL_Q_EPS_Q32;
-    int e = 0;
-    while ((v >> e) >= 4 * VEIL_Q_RSQRT_LO)
-        e += 2;
-    int64_t r = tb->rsqrt[(v >> e) - VEIL_Q_RSQRT_LO];
+    int64_t v = dot_i32(x, x, n) / n + VEIL_Q_EPS_Q32;
+    int k = 0;
+    while ((v >> (2 * k)) >= 4 * VEIL_Q_RSQRT_LO)
+        k++;
+    int64_t R4 = 4 * (int64_t)tb->rsqrt[(v >> (2 * k)) - VEIL_Q_RSQRT_LO];
+    return k ? veil_q_rshift(R4, k) : R4;
+}
+
+int veil_q_rmsnorm(int32_t *out, const int32_t *x, const int32_t *g, int n)
+{
+    int64_t r = veil_q_rms_scale(x, n);
     int ovf = 0;
     for (int i = 0; i < n; i++) {
-        int64_t y = veil_q_rshift((int64_t)x[i] * r, 14 + e / 2);
+        int64_t y = veil_q_rshift((int64_t)x[i] * r, VEIL_Q_FRAC);
         out[i] = narrow(veil_q_rshift(y * g[i], VEIL_Q_FRAC), &ovf);
     }
     return ovf ? veil_fail(VEIL_ERANGE, "integer rmsnorm result outside int32") : 0;
@@ -196,9 +203,10 @@ void veil_q_softmax(int32_t *x, int n)
         x[i] = q_exp_digits(tb, (int64_t)mx - x[i]);
         sum += x[i];
     }
-    /* p = round(e 2^16 / sum): e 2^16 + sum/2 = p sum + rem, 0 <= rem < sum */
+    /* p = round(e 2^16 / sum) = floor((2^17 e + sum) / (2 sum)), i.e.
+     * 2^17 e + sum = 2 sum p + rem with 0 <= rem < 2 sum */
     for (int i = 0; i < n; i++)
-        x[i] = (int32_t)((((int64_t)x[i] << VEIL_Q_FRAC) + sum / 2) / sum);
+        x[i] = (int32_t)((((int64_t)x[i] << (VEIL_Q_FRAC + 1)) + sum) / (2 * sum));
 }
 
 int32_t veil_q_swiglu(int32_t a, int32_t b)
