@@ -313,7 +313,11 @@ static int on_load(conn *c, const veil_frame *f)
     float *w = NULL;
     if (l->flags & VEIL_LOAD_MAY_USE_LOCAL) {
         rc = load_local(n, l, &w);
-        if (rc < 0) return rc;
+        if (rc < 0) { /* a refusal, not a protocol violation: keep the connection */
+            nlog(n, "refused shard for %s: %s", c->peer, veil_last_error());
+            send_error(c, 0, rc, veil_last_error());
+            return 1;
+        }
         if (rc == 0) {
             if ((rc = hold_shard(c, l, w, shard_floats(l), &handle))) return rc;
             return reply_loaded(c, handle, 1);
