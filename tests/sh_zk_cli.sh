@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# veil zk matmul / zk verify: a proof round trip; altered, truncated,
+# foreign and missing files rejected with exit 1 and a reason; usage
+# errors exit 2.
+set -uo pipefail
+bin=${VEIL_BIN:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() { # check NAME EXPECTED_RC CMD...
+  local name=$1 want=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [ "$rc" -eq "$want" ]; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL: $name: exit $rc, wanted $want"; head -5 "$tmp/out" "$tmp/err"; fi
+}
+contains() { # contains NAME FILE TEXT
+  if grep -qF -- "$3" "$2"; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL: $1: '$3' not in $2"; head -5 "$2"; fi
+}
+# flip one byte of $1 at offset $2 into $3
+flip() { cp "$1" "$3"; printf "$(printf '\\%03o' $(( ($(od -An -tu1 -j"$2" -N1 "$1") ^ 0x41) )))" |
+         dd of="$3" bs=1 seek="$2" conv=notrunc status=none; }
+
+p=$tmp/p.bin
+check "prove" 0 "$bin" zk matmul --m 5 --k 9 --n 3 --bits 12 --seed 7 --prove "$p"
+contains "prove prints the statement" "$tmp/out" "A 5x9, B 9x3"
+contains "prove prints the size" "$tmp/out" "proof size:"
+contains "prove prints the time" "$tmp/out" "prove time:"
+check "verify" 0 "$bin" zk verify "$p"
+contains "verify says so" "$tmp/out" "verified:"
+size=$(stat -c %s "$p")
+# bytes in the header, the dimensions, a commitment, the sum-check and the end
+for off in 0 5 13 20 40 $((size / 3)) $((size / 2)) $((size - 40)) $((size - 1)); do
+  flip "$p" "$off" "$tmp/bad.bin"
+  check "altered byte $off rejected" 1 "$bin" zk verify "$tmp/bad.bin"
+  contains "altered byte $off: reason" "$tmp/err" "REJECTED"
+done
+head -c $((size - 7)) "$p" > "$tmp/short.bin"
+check "truncated" 1 "$bin" zk verify "$tmp/short.bin"
+{ cat "$p"; printf 'x'; } > "$tmp/long.bin"
+check "trailing byte" 1 "$bin" zk verify "$tmp/long.bin"
+head -c 4096 /dev/urandom > "$tmp/rand.bin"
+check "random bytes" 1 "$bin" zk verify "$tmp/rand.bin"
+: > "$tmp/empty.bin"
+check "empty file" 1 "$bin" zk verify "$tmp/empty.bin"
+check "missing file" 1 "$bin" zk verify "$tmp/nope.bin"
+# a proof for other dimensions is a different statement
+"$bin" zk matmul --m 5 --k 9 --n 4 --prove "$tmp/q.bin" >/dev/null
+check "other proof verifies" 0 "$bin" zk verify "$tmp/q.bin"
+
+check "missing --prove" 2 "$bin" zk matmul --m 2 --k 2 --n 2
+check "missing --k" 2 "$bin" zk matmul --m 2 --n 2 --prove "$tmp/x.bin"
+check "bits too large" 2 "$bin" zk matmul --m 2 --k 2 --n 2 --bits 25 --prove "$tmp/x.bin"
+check "zero dimension" 2 "$bin" zk matmul --m 0 --k 2 --n 2 --prove "$tmp/x.bin"
+check "too large" 2 "$bin" zk matmul --m 16384 --k 16384 --n 2 --prove "$tmp/x.bin"
+check "verify needs a file" 2 "$bin" zk verify
+check "unwritable output" 1 "$bin" zk matmul --m 2 --k 2 --n 2 --prove /nonexistent/dir/p.bin
+
+echo "zk cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
