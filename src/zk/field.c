@@ -66,6 +66,37 @@ static inline void mont_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b
     reduce_once(r, t);
 }
 
+/* r = a * b / R mod ell for fully reduced a, b < ell: CIOS specialised to
+ * the shape of ell (limb 2 is zero, limb 3 is 2^60) and to 4-limb
+ * intermediates (t < 2 ell < 2^254 after every outer step). */
+static inline void mont_mul_reduced(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4;
+    for (int i = 0; i < 4; i++) {
+        uint64_t bi = b[i], c;
+        u128 x = (u128)a[0] * bi + t0;
+        t0 = (uint64_t)x; c = (uint64_t)(x >> 64);
+        x = (u128)a[1] * bi + t1 + c;
+        t1 = (uint64_t)x; c = (uint64_t)(x >> 64);
+        x = (u128)a[2] * bi + t2 + c;
+        t2 = (uint64_t)x; c = (uint64_t)(x >> 64);
+        x = (u128)a[3] * bi + t3 + c;
+        t3 = (uint64_t)x; t4 = (uint64_t)(x >> 64);
+        uint64_t m = t0 * N0;
+        x = (u128)m * ELL[0] + t0;
+        c = (uint64_t)(x >> 64);
+        x = (u128)m * ELL[1] + t1 + c;
+        t0 = (uint64_t)x; c = (uint64_t)(x >> 64);
+        x = (u128)t2 + c;
+        t1 = (uint64_t)x; c = (uint64_t)(x >> 64);
+        x = (u128)t3 + (m << 60) + c;
+        t2 = (uint64_t)x; c = (uint64_t)(x >> 64);
+        t3 = t4 + (m >> 4) + c;
+    }
+    uint64_t t[5] = {t0, t1, t2, t3, 0};
+    reduce_once(r, t);
+}
+
 void veil_fe_zero(veil_fe *r) { memset(r, 0, sizeof *r); }
 void veil_fe_one(veil_fe *r) { *r = FE_R1; }
 
@@ -119,8 +150,12 @@ void veil_fe_neg(veil_fe *r, const veil_fe *a)
     veil_fe_sub(r, &z, a);
 }
 
-void veil_fe_mul(veil_fe *r, const veil_fe *a, const veil_fe *b) { mont_mul(r->l, a->l, b->l); }
-void veil_fe_sqr(veil_fe *r, const veil_fe *a) { mont_mul(r->l, a->l, a->l); }
+void veil_fe_mul(veil_fe *r, const veil_fe *a, const veil_fe *b)
+{
+    mont_mul_reduced(r->l, a->l, b->l);
+}
+
+void veil_fe_sqr(veil_fe *r, const veil_fe *a) { mont_mul_reduced(r->l, a->l, a->l); }
 
 int veil_fe_is_zero(const veil_fe *a)
 {
