@@ -556,25 +556,45 @@ static int ipa_message(veil_ge *X, const veil_ge *G, const veil_fe *a, size_t n,
     return 0;
 }
 
-/* a' = x a_lo + x^-1 a_hi, b' = x^-1 b_lo + x b_hi, G' = x^-1 G_lo + x G_hi. */
+/* a' = x a_lo + x^-1 a_hi, b' = x^-1 b_lo + x b_hi, and the generators
+ * G' = x^-1 G_lo + x G_hi = x^-1 (G_lo + x^2 G_hi): G is kept without the
+ * common factor (one scalar multiplication per element instead of two);
+ * the caller tracks the factor f (the product of the x^-1 so far). */
 static void ipa_fold(veil_fe *a, veil_fe *b, veil_ge *G, size_t h, const veil_fe *x,
                      const veil_fe *xi, int threads)
 {
     int nt = threads > 0 ? threads : omp_get_max_threads();
-#pragma omp parallel for schedule(static) num_threads(nt) if (h >= 64)
+    veil_fe x2;
+    veil_fe_sqr(&x2, x);
+#pragma omp parallel for schedule(static) num_threads(nt) if (h >= 16)
     for (size_t i = 0; i < h; i++) {
         veil_fe t, u;
-        veil_ge p, q;
+        veil_ge q;
         veil_fe_mul(&t, x, &a[i]);
         veil_fe_mul(&u, xi, &a[i + h]);
         veil_fe_add(&a[i], &t, &u);
         veil_fe_mul(&t, xi, &b[i]);
         veil_fe_mul(&u, x, &b[i + h]);
         veil_fe_add(&b[i], &t, &u);
-        veil_ge_mul(&p, &G[i], xi);
-        veil_ge_mul(&q, &G[i + h], x);
-        veil_ge_add(&G[i], &p, &q);
+        veil_ge_mul(&q, &G[i + h], &x2);
+        veil_ge_add(&G[i], &G[i], &q);
     }
+}
+
+/* X = f <a, G> + c U + r H for the unscaled generators G. */
+static int ipa_message_scaled(veil_ge *X, const veil_ge *G, const veil_fe *a, size_t n,
+                              const veil_fe *f, const veil_ge *U, const veil_fe *c,
+                              const veil_ge *H, const veil_fe *r, int threads)
+{
+    veil_fe *fa = malloc(n * sizeof *fa);
+    if (!fa)
+        return veil_fail(VEIL_ENOMEM, "out of memory in IPA prover");
+    for (size_t i = 0; i < n; i++)
+        veil_fe_mul(&fa[i], f, &a[i]);
+    int rc = ipa_message(X, G, fa, n, U, c, H, r, threads);
+    veil_wipe(fa, n * sizeof *fa);
+    free(fa);
+    return rc;
 }
 
 /* Proves P = <a, G> + <a, b> U + rho H for P implied by the transcript.
@@ -585,6 +605,8 @@ static int ipa_prove(veil_ipa_proof *pf, veil_transcript *tr, veil_fe *a, veil_f
     unsigned k = log2_exact(n);
     pf->rounds = k;
     int rc = 0;
+    veil_fe f; /* the true generators are f * G */
+    veil_fe_one(&f);
     for (unsigned j = 0; j < k && rc == 0; j++) {
         size_t h = n >> (j + 1);
         veil_fe cl, cr, l, r, x, xi, x2, xi2, t;
@@ -592,9 +614,9 @@ static int ipa_prove(veil_ipa_proof *pf, veil_transcript *tr, veil_fe *a, veil_f
         inner(&cr, a + h, b, h);
         veil_fe_random(&l);
         veil_fe_random(&r);
-        rc = ipa_message(&pf->l[j], G + h, a, h, U, &cl, H, &l, threads);
+        rc = ipa_message_scaled(&pf->l[j], G + h, a, h, &f, U, &cl, H, &l, threads);
         if (rc == 0)
-            rc = ipa_message(&pf->r[j], G, a + h, h, U, &cr, H, &r, threads);
+            rc = ipa_message_scaled(&pf->r[j], G, a + h, h, &f, U, &cr, H, &r, threads);
         if (rc)
             break;
         absorb_point(tr, "ipa/L", &pf->l[j]);
@@ -605,6 +627,7 @@ static int ipa_prove(veil_ipa_proof *pf, veil_transcript *tr, veil_fe *a, veil_f
             break;
         }
         ipa_fold(a, b, G, h, &x, &xi, threads);
+        veil_fe_mul(&f, &f, &xi);
         veil_fe_sqr(&x2, &x);
         veil_fe_sqr(&xi2, &xi);
         veil_fe_mul(&t, &x2, &l);
@@ -618,8 +641,9 @@ static int ipa_prove(veil_ipa_proof *pf, veil_transcript *tr, veil_fe *a, veil_f
         /* Schnorr proof of (a, rho) with P = a (G + b U) + rho H */
         veil_fe k1, k2, c, t;
         veil_ge Q, T;
-        veil_ge_mul(&Q, U, &b[0]);
-        veil_ge_add(&Q, &Q, &G[0]);
+        veil_ge_mul(&Q, &G[0], &f);
+        veil_ge_mul(&T, U, &b[0]);
+        veil_ge_add(&Q, &Q, &T);
         veil_fe_random(&k1);
         veil_fe_random(&k2);
         veil_ge_mul(&pf->a, &Q, &k1);
