@@ -214,7 +214,7 @@ static int relu_case(unsigned a, unsigned Q, int masked, int cheat, int tamper)
     return ok;
 }
 
-int main(void)
+static void test_clear(void)
 {
     for (int masked = 0; masked <= 1; masked++) {
         CHECK(logup_case(6, 4, masked, -1, 1));
@@ -238,5 +238,90 @@ int main(void)
     uint32_t idx[2] = {0, 16};
     veil_fe m[16];
     CHECK(veil_logup_mults(idx, 2, m, 16) == VEIL_ERANGE);
+}
+
+/* ---- the complete zero-knowledge lookup proof ---- */
+
+/* S: 2^a entries of the table (range [0, 2^b) or squares); bad: entry 0
+ * replaced by a value outside the table while claiming table index 0. */
+static int zk_lookup_case(unsigned a, unsigned b, int squares, int bad, int tamper)
+{
+    size_t n1 = (size_t)1 << a, n2 = (size_t)1 << b;
+    veil_pedersen_gens pg;
+    CHECK(veil_pedersen_gens_init(&pg, "test/lookup", veil_lookup_gens_needed(a, b)) == 0);
+    veil_fe *T = NULL, *S = malloc(n1 * sizeof *S);
+    uint32_t *idx = malloc(n1 * sizeof *idx);
+    if (squares) {
+        T = malloc(n2 * sizeof *T);
+        for (size_t i = 0; i < n2; i++)
+            veil_fe_from_u64(&T[i], i * i);
+    }
+    for (size_t j = 0; j < n1; j++) {
+        idx[j] = rnd32() % (uint32_t)n2;
+        veil_fe_from_u64(&S[j], squares ? (uint64_t)idx[j] * idx[j] : idx[j]);
+    }
+    if (bad) {
+        idx[0] = 0;
+        veil_fe_from_u64(&S[0], squares ? 2 : n2);
+    }
+    veil_zk_vec vS;
+    CHECK(veil_zk_vec_commit(&vS, &pg, S, a, 0) == 0);
+    veil_lookup_proof pf;
+    veil_transcript t;
+    veil_transcript_init(&t, "test/lookup");
+    int ok = veil_lookup_prove(&pf, &t, &pg, &vS, idx, T, b, 0) == 0;
+    veil_zkw w;
+    veil_zkw_init(&w);
+    veil_zkw_begin(&w, VEIL_ZKP_LOGUP);
+    veil_lookup_proof_write(&w, &pf);
+    ok = ok && veil_zkw_finish(&w) == 0;
+    veil_lookup_proof_free(&pf);
+    /* verify from the parsed bytes */
+    veil_zkr r;
+    uint16_t kind;
+    veil_zkr_init(&r, w.buf, w.len);
+    ok = ok && veil_zkr_begin(&r, &kind) == 0 && kind == VEIL_ZKP_LOGUP;
+    ok = ok && veil_lookup_proof_read(&r, &pf, a, b) == 0 && veil_zkr_end(&r) == 0;
+    veil_transcript_init(&t, "test/lookup");
+    ok = ok && veil_lookup_verify(&pf, &t, &pg, &vS.cm, T, b, 0) == 0;
+    if (tamper && ok) {
+        /* a different table, a different context */
+        veil_transcript_init(&t, "test/lookup");
+        CHECK(veil_lookup_verify(&pf, &t, &pg, &vS.cm, T, b + 1, 0) != 0);
+        veil_transcript_init(&t, "test/other");
+        CHECK(veil_lookup_verify(&pf, &t, &pg, &vS.cm, T, b, 0) != 0);
+        /* every 4-byte word of the serialized proof altered */
+        size_t accepted = 0;
+        for (size_t off = VEIL_ZKP_HEADER; off < w.len; off += 4) {
+            w.buf[off] ^= 0x21;
+            veil_lookup_proof q;
+            veil_zkr_init(&r, w.buf, w.len);
+            int acc = veil_zkr_begin(&r, &kind) == 0 && veil_lookup_proof_read(&r, &q, a, b) == 0 &&
+                      veil_zkr_end(&r) == 0;
+            veil_transcript_init(&t, "test/lookup");
+            acc = acc && veil_lookup_verify(&q, &t, &pg, &vS.cm, T, b, 0) == 0;
+            accepted += acc;
+            veil_lookup_proof_free(&q);
+            w.buf[off] ^= 0x21;
+        }
+        CHECKF(accepted == 0, "%zu altered lookup proofs accepted", accepted);
+    }
+    veil_lookup_proof_free(&pf);
+    veil_zkw_free(&w);
+    veil_zk_vec_free(&vS);
+    veil_pedersen_gens_free(&pg);
+    free(T), free(S), free(idx);
+    return ok;
+}
+
+int main(void)
+{
+    test_clear();
+    CHECK(zk_lookup_case(4, 3, 0, 0, 1));
+    CHECK(zk_lookup_case(6, 8, 0, 0, 0));
+    CHECK(zk_lookup_case(5, 2, 1, 0, 0));
+    CHECK(zk_lookup_case(1, 4, 0, 0, 0));
+    CHECK(!zk_lookup_case(4, 3, 0, 1, 0));
+    CHECK(!zk_lookup_case(5, 4, 1, 1, 0));
     return test_done();
 }

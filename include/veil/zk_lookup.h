@@ -23,6 +23,7 @@
 #ifndef VEIL_ZK_LOOKUP_H
 #define VEIL_ZK_LOOKUP_H
 
+#include "veil/zk_proof.h"
 #include "veil/zk_sumcheck.h"
 
 #ifdef __cplusplus
@@ -75,13 +76,63 @@ int veil_logup_prove_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *S
  * is NULL), fills lr->r and *final (the value g + rho p must take at r). */
 int veil_logup_verify_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *mask_claim,
                          const veil_fe *rounds, veil_fe *final);
-/* Verifier's last step: absorbs ev (as the prover did at the end of
- * veil_logup_prove_sc); T_at = T~ at point_b (public table), rho_p =
- * rho * p(r) (zero without mask); VEIL_EVERIFY unless g(r) + rho_p == final.
- * The claims in ev must still be proven against the commitments. */
+/* Verifier's last step with the evaluations in the clear: T_at = T~ at
+ * point_b (public table), rho_p = rho * p(r) (zero without mask);
+ * VEIL_EVERIFY unless g(r) + rho_p == final.  The claims in ev must still
+ * be proven against the commitments, and bound first: absorb them with
+ * veil_logup_absorb_evals on both sides before any later challenge
+ * (veil_lookup_prove below keeps them hidden instead). */
 int veil_logup_final_check(veil_transcript *t, const veil_logup_run *lr,
                            const veil_logup_evals *ev, const veil_fe *T_at, const veil_fe *rho_p,
                            const veil_fe *final);
+void veil_logup_absorb_evals(veil_transcript *t, const veil_logup_evals *ev);
+
+/* ---- the complete zero-knowledge lookup / range proof ----
+ *
+ * Statement: the vector committed in cS (Hyrax, a variables) has all its
+ * entries in the public table T (2^b entries; T == NULL means the range
+ * table T[i] = i, i.e. a range check [0, 2^b)).  The proof carries the
+ * Hyrax commitments to m, hS, hT, the masked sum-check, value commitments
+ * to S, hS, hT, m at the final point with a product proof for hS*S, two
+ * opening proofs and four Hyrax evaluation proofs.  Nothing about S beyond
+ * membership is revealed.  A multi-column (function) table is handled by
+ * the caller: S = X + alpha Y and T = TX + alpha TY for a challenge alpha,
+ * with the commitment to S the row-wise combination of those of X and Y. */
+typedef struct {
+    veil_hyrax_commitment cm;
+    veil_fe *tab;    /* 2^nvars entries (prover only) */
+    veil_fe *blinds; /* cm.rows entries (prover only, secret) */
+    unsigned nvars;
+} veil_zk_vec;
+
+/* Commit to tab[0..2^nvars) (copied).  Free with veil_zk_vec_free (wipes). */
+int veil_zk_vec_commit(veil_zk_vec *v, const veil_pedersen_gens *pg, const veil_fe *tab,
+                       unsigned nvars, int threads);
+void veil_zk_vec_free(veil_zk_vec *v);
+
+typedef struct {
+    unsigned a, b;
+    veil_hyrax_commitment c_m, c_hS, c_hT;
+    veil_zksc_proof sc;
+    veil_ge c_vS, c_vhS, c_vhT, c_vm;
+    veil_sc_products prods;
+    veil_zero_proof z_claim, z_final;
+    veil_ipa_proof eS, ehS, ehT, em;
+} veil_lookup_proof;
+
+/* Vector generators a lookup proof of these sizes needs. */
+size_t veil_lookup_gens_needed(unsigned a, unsigned b);
+/* Prover: S (committed, a = S->nvars >= 1), idx[j] = position of S_j in T. */
+int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pedersen_gens *pg,
+                      const veil_zk_vec *S, const uint32_t *idx, const veil_fe *T, unsigned b,
+                      int threads);
+int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
+                       const veil_pedersen_gens *pg, const veil_hyrax_commitment *cS,
+                       const veil_fe *T, unsigned b, int threads);
+void veil_lookup_proof_free(veil_lookup_proof *pf);
+void veil_lookup_proof_write(veil_zkw *w, const veil_lookup_proof *pf);
+/* Parses a proof for the expected sizes (a, b). */
+int veil_lookup_proof_read(veil_zkr *r, veil_lookup_proof *pf, unsigned a, unsigned b);
 
 /* ---- ReLU by bit decomposition (paper eqs. 20-24) ----
  *

@@ -169,6 +169,47 @@ int veil_prod_verify(const veil_prod_proof *pf, veil_transcript *t,
                      const veil_pedersen_gens *pg, const veil_ge *C1, const veil_ge *C2,
                      const veil_ge *C3);
 
+/* ---- the final check over committed table values ----
+ *
+ * At the end of a zero-knowledge sum-check the verifier needs a commitment
+ * C_g to g(r) = sum_t c_t prod_j f_j(r) where each table value f_j(r) is
+ * either public (eq-tables, public lookup tables) or scale_j * v_j for a
+ * committed v_j (scale_j: e.g. the zero-padding factor).  Every term may
+ * hold at most two committed factors: for each distinct pair the prover
+ * commits v_i v_j and proves the product; the rest is linear, so C_g is a
+ * public combination of commitments and its blinding is known to the
+ * prover.  The caller then proves "C_g + rho c_pr opens to F" and the
+ * evaluations v_j against the vector commitments. */
+typedef struct {
+    int committed;  /* 1: value committed in C (blinding s); 0: public val */
+    veil_fe val;    /* public value; for the prover also the committed v_j */
+    veil_fe scale;  /* committed: f_j(r) = scale * v_j */
+    veil_ge C;
+    veil_fe s;      /* prover only (secret) */
+} veil_sc_leaf;
+
+typedef struct {
+    size_t n;                          /* number of product pairs */
+    uint8_t i[VEIL_SC_MAX_TERMS], j[VEIL_SC_MAX_TERMS];
+    veil_ge C[VEIL_SC_MAX_TERMS];      /* commitments to v_i v_j */
+    veil_prod_proof pf[VEIL_SC_MAX_TERMS];
+} veil_sc_products;
+
+/* The distinct committed pairs of shape's terms, in term order (both sides
+ * derive the list; VEIL_EINVAL if a term has 3+ committed factors). */
+int veil_sc_product_pairs(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
+                          veil_sc_products *pr);
+/* Prover: commits and proves every pair's product (absorbing them), then
+ * returns C_g and its blinding s_g. */
+int veil_sc_final_prove(const veil_sc_poly *shape, const veil_sc_leaf *leaf, veil_transcript *t,
+                        const veil_pedersen_gens *pg, veil_sc_products *pr, veil_ge *Cg,
+                        veil_fe *sg);
+/* Verifier: pr holds the parsed product commitments and proofs (pairs as
+ * derived by veil_sc_product_pairs); checks them and returns C_g. */
+int veil_sc_final_verify(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
+                         veil_transcript *t, const veil_pedersen_gens *pg,
+                         const veil_sc_products *pr, veil_ge *Cg);
+
 /* C = x U + s H with fresh s (written to *s). */
 void veil_commit_value_fresh(veil_ge *C, veil_fe *s, const veil_pedersen_gens *pg,
                              const veil_fe *x);

@@ -1,6 +1,7 @@
 /* logUp lookups and range checks (paper eqs. 25-26); see zk_lookup.h. */
 #include "veil/zk_lookup.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +48,7 @@ int veil_logup_inverses(const veil_fe *beta, const veil_fe *S, size_t n1, const 
     return rc ? rc : shifted_inverses(beta, T, m, n2, hT);
 }
 
-static void absorb_evals(veil_transcript *t, const veil_logup_evals *ev)
+void veil_logup_absorb_evals(veil_transcript *t, const veil_logup_evals *ev)
 {
     veil_transcript_absorb_fe(t, "logup-S", &ev->S);
     veil_transcript_absorb_fe(t, "logup-hS", &ev->hS);
@@ -125,7 +126,6 @@ int veil_logup_prove_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *S
     if (!rc) rc = veil_mle_eval(&ev->hS, hS, lr->a, veil_logup_point_a(lr));
     if (!rc) rc = veil_mle_eval(&ev->hT, hT, lr->b, veil_logup_point_b(lr));
     if (!rc) rc = veil_mle_eval(&ev->m, m, lr->b, veil_logup_point_b(lr));
-    if (!rc) absorb_evals(t, ev);
     return rc;
 }
 
@@ -156,7 +156,6 @@ int veil_logup_final_check(veil_transcript *t, const veil_logup_run *lr,
                            const veil_logup_evals *ev, const veil_fe *T_at, const veil_fe *rho_p,
                            const veil_fe *final)
 {
-    absorb_evals(t, ev);
     veil_fe za, zb, v[T_COUNT], g;
     pad_factor(&za, lr->r, lr->L, lr->a);
     pad_factor(&zb, lr->r, lr->L, lr->b);
@@ -181,3 +180,367 @@ int veil_logup_final_check(veil_transcript *t, const veil_logup_run *lr,
     return 0;
 }
 
+
+/* ---- the complete zero-knowledge lookup / range proof ---- */
+
+int veil_zk_vec_commit(veil_zk_vec *v, const veil_pedersen_gens *pg, const veil_fe *tab,
+                       unsigned nvars, int threads)
+{
+    memset(v, 0, sizeof *v);
+    size_t n = (size_t)1 << nvars;
+    v->nvars = nvars;
+    v->tab = malloc(n * sizeof *v->tab);
+    v->blinds = malloc(((size_t)1 << veil_hyrax_row_vars(nvars)) * sizeof *v->blinds);
+    if (!v->tab || !v->blinds) {
+        veil_zk_vec_free(v);
+        return veil_fail(VEIL_ENOMEM, "lookup: out of memory");
+    }
+    memcpy(v->tab, tab, n * sizeof *v->tab);
+    int rc = veil_hyrax_commit(&v->cm, v->blinds, pg, tab, n, nvars, threads);
+    if (rc) veil_zk_vec_free(v);
+    return rc;
+}
+
+void veil_zk_vec_free(veil_zk_vec *v)
+{
+    if (v->tab) veil_wipe(v->tab, ((size_t)1 << v->nvars) * sizeof *v->tab);
+    if (v->blinds) veil_wipe(v->blinds, v->cm.rows * sizeof *v->blinds);
+    free(v->tab);
+    free(v->blinds);
+    veil_hyrax_commitment_free(&v->cm);
+    memset(v, 0, sizeof *v);
+}
+
+size_t veil_lookup_gens_needed(unsigned a, unsigned b)
+{
+    unsigned L = a > b ? a : b;
+    size_t need = veil_sc_mask_len(L ? L : 1, VEIL_LOGUP_DEG);
+    if (veil_hyrax_cols(a) > need) need = veil_hyrax_cols(a);
+    if (veil_hyrax_cols(b) > need) need = veil_hyrax_cols(b);
+    return need;
+}
+
+static void absorb_ge(veil_transcript *t, const char *label, const veil_ge *p)
+{
+    uint8_t buf[32];
+    veil_ge_to_bytes(buf, p);
+    veil_transcript_absorb(t, label, buf, 32);
+}
+
+static void absorb_com(veil_transcript *t, const char *label, const veil_hyrax_commitment *cm)
+{
+    veil_transcript_absorb_u64(t, label, cm->nvars);
+    for (size_t i = 0; i < cm->rows; i++)
+        absorb_ge(t, label, &cm->c[i]);
+}
+
+/* The statement: sizes, the commitment to S and the table (if explicit). */
+static int lookup_statement(veil_transcript *t, const veil_hyrax_commitment *cS,
+                            const veil_fe *T, unsigned a, unsigned b)
+{
+    if (a < 1 || a > VEIL_MLE_MAX_VARS || b < 1 || b > VEIL_MLE_MAX_VARS || cS->nvars != a ||
+        !cS->c)
+        return veil_fail(VEIL_EINVAL, "lookup: sizes 2^%u in 2^%u do not fit the commitment", a, b);
+    veil_transcript_absorb(t, "lookup-table", T ? "explicit" : "range", T ? 8 : 5);
+    if (T) {
+        uint8_t buf[32];
+        for (size_t i = 0; i < ((size_t)1 << b); i++) {
+            veil_fe_to_bytes(buf, &T[i]);
+            veil_transcript_absorb(t, "lookup-T", buf, 32);
+        }
+    }
+    absorb_com(t, "lookup-S", cS);
+    return 0;
+}
+
+/* The leaves of the final check (see veil_logup_final_check for the
+ * clear-value version): committed S, hS, hT, m with their padding scales. */
+static void lookup_leaves(const veil_logup_run *lr, const veil_fe *T_at, veil_sc_leaf *lf,
+                          const veil_ge *C[4])
+{
+    veil_fe za, zb;
+    pad_factor(&za, lr->r, lr->L, lr->a);
+    pad_factor(&zb, lr->r, lr->L, lr->b);
+    static const int com[4] = {T_S, T_HS, T_HT, T_M};
+    for (int q = 0; q < 4; q++) {
+        veil_sc_leaf *l = &lf[com[q]];
+        l->committed = 1;
+        l->scale = q < 2 ? za : zb;
+        l->C = *C[q];
+    }
+    lf[T_EQ1].committed = lf[T_T].committed = lf[T_EQ2].committed = 0;
+    veil_mle_eq_eval(&lf[T_EQ1].val, lr->tau1, veil_logup_point_a(lr), lr->a);
+    veil_fe_mul(&lf[T_EQ1].val, &lf[T_EQ1].val, &za);
+    veil_fe_mul(&lf[T_T].val, T_at, &zb);
+    veil_mle_eq_eval(&lf[T_EQ2].val, lr->tau2, veil_logup_point_b(lr), lr->b);
+    veil_fe_mul(&lf[T_EQ2].val, &lf[T_EQ2].val, &zb);
+}
+
+static int table_at(const veil_fe *T, unsigned b, const veil_fe *pt, veil_fe *out)
+{
+    if (!T) {
+        veil_mle_eval_identity(out, pt, b);
+        return 0;
+    }
+    return veil_mle_eval(out, T, b, pt);
+}
+
+static void shape_init(veil_sc_poly *p, const veil_logup_run *lr)
+{
+    veil_sc_poly_init(p, lr->L);
+    for (int j = 0; j < T_COUNT; j++)
+        veil_sc_add_table(p, NULL);
+    build_terms(p, lr);
+}
+
+/* C + rho D - x U */
+static void combine(veil_ge *out, const veil_pedersen_gens *pg, const veil_ge *C,
+                    const veil_fe *rho, const veil_ge *D, const veil_fe *x)
+{
+    veil_ge t;
+    veil_ge_mul(&t, D, rho);
+    veil_ge_add(out, C, &t);
+    veil_ge_mul(&t, &pg->u, x);
+    veil_ge_sub(out, out, &t);
+}
+
+typedef struct {
+    veil_fe *T, *m, *hS, *hT;
+    veil_zk_vec vm, vhS, vhT;
+    veil_zksc_state st;
+} lookup_ws;
+
+static void lookup_ws_free(lookup_ws *w, int own_T)
+{
+    if (own_T) free(w->T);
+    free(w->m), free(w->hS), free(w->hT);
+    veil_zk_vec_free(&w->vm), veil_zk_vec_free(&w->vhS), veil_zk_vec_free(&w->vhT);
+    veil_zksc_state_free(&w->st);
+}
+
+/* Step 1-3 of the protocol: commitments to m, then hS, hT. */
+static int lookup_commit_phase(veil_lookup_proof *pf, lookup_ws *w, veil_transcript *t,
+                               const veil_pedersen_gens *pg, const veil_zk_vec *S,
+                               const uint32_t *idx, unsigned b, veil_logup_run *lr, int threads)
+{
+    size_t n1 = (size_t)1 << S->nvars, n2 = (size_t)1 << b;
+    int rc = veil_logup_mults(idx, n1, w->m, n2);
+    if (!rc) rc = veil_zk_vec_commit(&w->vm, pg, w->m, b, threads);
+    if (rc) return rc;
+    absorb_com(t, "lookup-m", &w->vm.cm);
+    veil_transcript_challenge(t, "lookup-beta", &lr->beta);
+    rc = veil_logup_inverses(&lr->beta, S->tab, n1, w->T, w->m, n2, w->hS, w->hT);
+    if (!rc) rc = veil_zk_vec_commit(&w->vhS, pg, w->hS, S->nvars, threads);
+    if (!rc) rc = veil_zk_vec_commit(&w->vhT, pg, w->hT, b, threads);
+    if (rc) return rc;
+    absorb_com(t, "lookup-hS", &w->vhS.cm);
+    absorb_com(t, "lookup-hT", &w->vhT.cm);
+    /* the proof keeps copies of the public commitments */
+    pf->c_m = w->vm.cm, pf->c_hS = w->vhS.cm, pf->c_hT = w->vhT.cm;
+    memset(&w->vm.cm, 0, sizeof w->vm.cm);
+    memset(&w->vhS.cm, 0, sizeof w->vhS.cm);
+    memset(&w->vhT.cm, 0, sizeof w->vhT.cm);
+    return 0;
+}
+
+static void absorb_values(veil_transcript *t, const veil_lookup_proof *pf)
+{
+    absorb_ge(t, "lookup-vS", &pf->c_vS);
+    absorb_ge(t, "lookup-vhS", &pf->c_vhS);
+    absorb_ge(t, "lookup-vhT", &pf->c_vhT);
+    absorb_ge(t, "lookup-vm", &pf->c_vm);
+}
+
+int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pedersen_gens *pg,
+                      const veil_zk_vec *S, const uint32_t *idx, const veil_fe *T, unsigned b,
+                      int threads)
+{
+    memset(pf, 0, sizeof *pf);
+    const unsigned a = S->nvars;
+    int rc = lookup_statement(t, &S->cm, T, a, b);
+    if (rc) return rc;
+    size_t n1 = (size_t)1 << a, n2 = (size_t)1 << b;
+    lookup_ws w;
+    memset(&w, 0, sizeof w);
+    w.T = T ? (veil_fe *)T : malloc(n2 * sizeof *w.T);
+    w.m = malloc(n2 * sizeof *w.m), w.hS = malloc(n1 * sizeof *w.hS);
+    w.hT = malloc(n2 * sizeof *w.hT);
+    if (!w.T || !w.m || !w.hS || !w.hT) rc = veil_fail(VEIL_ENOMEM, "lookup: out of memory");
+    for (size_t i = 0; !rc && !T && i < n2; i++)
+        veil_fe_from_u64(&w.T[i], i);
+    veil_logup_run lr = {.a = a, .b = b};
+    pf->a = a, pf->b = b;
+    if (!rc) rc = lookup_commit_phase(pf, &w, t, pg, S, idx, b, &lr, threads);
+    unsigned L = a > b ? a : b;
+    if (!rc) rc = veil_zksc_begin(&pf->sc, &w.st, t, pg, L, VEIL_LOGUP_DEG);
+    veil_logup_evals ev;
+    if (!rc)
+        rc = veil_logup_prove_sc(t, &lr, S->tab, w.hS, w.T, w.m, w.hT, &w.st.mask, pf->sc.rounds,
+                                 &ev);
+    if (!rc) rc = veil_zksc_end(&pf->sc, &w.st, t, pg, lr.r);
+    if (rc) goto out;
+    /* hidden final values, then the committed final check */
+    veil_sc_leaf lf[T_COUNT];
+    veil_fe T_at, s0, F, sg, bl, rho = w.st.mask.rho;
+    memset(lf, 0, sizeof lf);
+    veil_commit_value_fresh(&pf->c_vS, &lf[T_S].s, pg, &ev.S);
+    veil_commit_value_fresh(&pf->c_vhS, &lf[T_HS].s, pg, &ev.hS);
+    veil_commit_value_fresh(&pf->c_vhT, &lf[T_HT].s, pg, &ev.hT);
+    veil_commit_value_fresh(&pf->c_vm, &lf[T_M].s, pg, &ev.m);
+    absorb_values(t, pf);
+    const veil_ge *C[4] = {&pf->c_vS, &pf->c_vhS, &pf->c_vhT, &pf->c_vm};
+    table_at(w.T, b, veil_logup_point_b(&lr), &T_at);
+    lookup_leaves(&lr, &T_at, lf, C);
+    lf[T_S].val = ev.S, lf[T_HS].val = ev.hS, lf[T_HT].val = ev.hT, lf[T_M].val = ev.m;
+    veil_sc_poly shape;
+    shape_init(&shape, &lr);
+    veil_ge Cg, Cz, id;
+    rc = veil_sc_final_prove(&shape, lf, t, pg, &pf->prods, &Cg, &sg);
+    if (rc) goto out;
+    veil_ge_identity(&id);
+    veil_sc_first_sum(pf->sc.rounds, &s0); /* = 0 + rho P */
+    combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
+    veil_fe_mul(&bl, &rho, &w.st.s_sum);
+    veil_zero_prove(&pf->z_claim, t, pg, &Cz, &bl);
+    veil_sc_interpolate(pf->sc.rounds + (size_t)(L - 1) * (VEIL_LOGUP_DEG + 1), VEIL_LOGUP_DEG,
+                        &lr.r[L - 1], &F);
+    combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
+    veil_fe_mul(&bl, &rho, &w.st.s_pr);
+    veil_fe_add(&bl, &bl, &sg);
+    veil_zero_prove(&pf->z_final, t, pg, &Cz, &bl);
+    const veil_fe *pa = veil_logup_point_a(&lr), *pb = veil_logup_point_b(&lr);
+    rc = veil_hyrax_prove(&pf->eS, NULL, t, pg, &S->cm, S->tab, n1, S->blinds, pa, &lf[T_S].s,
+                          threads);
+    if (!rc)
+        rc = veil_hyrax_prove(&pf->ehS, NULL, t, pg, &pf->c_hS, w.vhS.tab, n1, w.vhS.blinds, pa,
+                              &lf[T_HS].s, threads);
+    if (!rc)
+        rc = veil_hyrax_prove(&pf->ehT, NULL, t, pg, &pf->c_hT, w.vhT.tab, n2, w.vhT.blinds, pb,
+                              &lf[T_HT].s, threads);
+    if (!rc)
+        rc = veil_hyrax_prove(&pf->em, NULL, t, pg, &pf->c_m, w.vm.tab, n2, w.vm.blinds, pb,
+                              &lf[T_M].s, threads);
+    veil_wipe(lf, sizeof lf), veil_wipe(&ev, sizeof ev), veil_wipe(&sg, sizeof sg);
+    veil_wipe(&bl, sizeof bl);
+out:
+    lookup_ws_free(&w, !T);
+    if (rc) veil_lookup_proof_free(pf);
+    return rc;
+}
+
+static int refail(int code, const char *context)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", veil_last_error());
+    return veil_fail(code, "%s: %s", context, msg);
+}
+
+int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
+                       const veil_pedersen_gens *pg, const veil_hyrax_commitment *cS,
+                       const veil_fe *T, unsigned b, int threads)
+{
+    const unsigned a = pf->a;
+    int rc = lookup_statement(t, cS, T, a, b);
+    if (rc) return rc;
+    unsigned L = a > b ? a : b;
+    if (pf->b != b || pf->c_m.nvars != b || pf->c_hS.nvars != a || pf->c_hT.nvars != b ||
+        !pf->c_m.c || !pf->c_hS.c || !pf->c_hT.c || pf->sc.nvars != L ||
+        pf->sc.deg != VEIL_LOGUP_DEG || !pf->sc.rounds)
+        return veil_fail(VEIL_EVERIFY, "lookup: proof has the wrong shape");
+    veil_logup_run lr = {.a = a, .b = b};
+    absorb_com(t, "lookup-m", &pf->c_m);
+    veil_transcript_challenge(t, "lookup-beta", &lr.beta);
+    absorb_com(t, "lookup-hS", &pf->c_hS);
+    absorb_com(t, "lookup-hT", &pf->c_hT);
+    veil_fe rho, s0, F, T_at;
+    veil_zksc_verify_begin(&pf->sc, t, &rho);
+    if ((rc = draw_challenges(t, &lr)) || (rc = veil_zksc_verify_rounds(&pf->sc, t, lr.r, &s0, &F)) ||
+        (rc = veil_zksc_verify_end(&pf->sc, t, pg, lr.r)))
+        return refail(VEIL_EVERIFY, "lookup");
+    absorb_values(t, pf);
+    veil_sc_leaf lf[T_COUNT];
+    memset(lf, 0, sizeof lf);
+    const veil_ge *C[4] = {&pf->c_vS, &pf->c_vhS, &pf->c_vhT, &pf->c_vm};
+    if (table_at(T, b, veil_logup_point_b(&lr), &T_at)) return VEIL_ENOMEM;
+    lookup_leaves(&lr, &T_at, lf, C);
+    veil_sc_poly shape;
+    shape_init(&shape, &lr);
+    veil_ge Cg, Cz, id;
+    if (veil_sc_final_verify(&shape, lf, t, pg, &pf->prods, &Cg))
+        return refail(VEIL_EVERIFY, "lookup");
+    veil_ge_identity(&id);
+    combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
+    if (veil_zero_verify(&pf->z_claim, t, pg, &Cz))
+        return veil_fail(VEIL_EVERIFY, "lookup: the two sides of eq. 26 differ");
+    combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
+    if (veil_zero_verify(&pf->z_final, t, pg, &Cz))
+        return veil_fail(VEIL_EVERIFY, "lookup: the sum-check's final value does not match");
+    const veil_fe *pa = veil_logup_point_a(&lr), *pb = veil_logup_point_b(&lr);
+    if (veil_hyrax_verify(&pf->eS, t, pg, cS, pa, &pf->c_vS, threads) ||
+        veil_hyrax_verify(&pf->ehS, t, pg, &pf->c_hS, pa, &pf->c_vhS, threads) ||
+        veil_hyrax_verify(&pf->ehT, t, pg, &pf->c_hT, pb, &pf->c_vhT, threads) ||
+        veil_hyrax_verify(&pf->em, t, pg, &pf->c_m, pb, &pf->c_vm, threads))
+        return refail(VEIL_EVERIFY, "lookup: evaluation proof");
+    return 0;
+}
+
+void veil_lookup_proof_free(veil_lookup_proof *pf)
+{
+    veil_hyrax_commitment_free(&pf->c_m);
+    veil_hyrax_commitment_free(&pf->c_hS);
+    veil_hyrax_commitment_free(&pf->c_hT);
+    veil_zksc_proof_free(&pf->sc);
+}
+
+void veil_lookup_proof_write(veil_zkw *w, const veil_lookup_proof *pf)
+{
+    veil_zkw_hyrax(w, &pf->c_m);
+    veil_zkw_hyrax(w, &pf->c_hS);
+    veil_zkw_hyrax(w, &pf->c_hT);
+    veil_zkw_zksc(w, &pf->sc);
+    veil_zkw_ge(w, &pf->c_vS);
+    veil_zkw_ge(w, &pf->c_vhS);
+    veil_zkw_ge(w, &pf->c_vhT);
+    veil_zkw_ge(w, &pf->c_vm);
+    for (size_t q = 0; q < pf->prods.n; q++) {
+        veil_zkw_ge(w, &pf->prods.C[q]);
+        veil_zkw_prod(w, &pf->prods.pf[q]);
+    }
+    veil_zkw_zero(w, &pf->z_claim);
+    veil_zkw_zero(w, &pf->z_final);
+    veil_zkw_ipa(w, &pf->eS);
+    veil_zkw_ipa(w, &pf->ehS);
+    veil_zkw_ipa(w, &pf->ehT);
+    veil_zkw_ipa(w, &pf->em);
+}
+
+int veil_lookup_proof_read(veil_zkr *r, veil_lookup_proof *pf, unsigned a, unsigned b)
+{
+    memset(pf, 0, sizeof *pf);
+    if (a < 1 || a > VEIL_MLE_MAX_VARS || b < 1 || b > VEIL_MLE_MAX_VARS) {
+        veil_zkr_u32(r, &(uint32_t){0}, 1, 0, "lookup sizes"); /* records the failure */
+        return VEIL_EINVAL;
+    }
+    unsigned L = a > b ? a : b;
+    pf->a = a, pf->b = b;
+    veil_zkr_hyrax(r, &pf->c_m, b, "commitment to m");
+    veil_zkr_hyrax(r, &pf->c_hS, a, "commitment to hS");
+    veil_zkr_hyrax(r, &pf->c_hT, b, "commitment to hT");
+    veil_zkr_zksc(r, &pf->sc, L, VEIL_LOGUP_DEG);
+    veil_zkr_ge(r, &pf->c_vS, "value commitment");
+    veil_zkr_ge(r, &pf->c_vhS, "value commitment");
+    veil_zkr_ge(r, &pf->c_vhT, "value commitment");
+    veil_zkr_ge(r, &pf->c_vm, "value commitment");
+    pf->prods.n = 1; /* the shape has exactly one committed pair: hS * S */
+    pf->prods.i[0] = T_HS < T_S ? T_HS : T_S;
+    pf->prods.j[0] = T_HS < T_S ? T_S : T_HS;
+    veil_zkr_ge(r, &pf->prods.C[0], "product commitment");
+    veil_zkr_prod(r, &pf->prods.pf[0], "product proof");
+    veil_zkr_zero(r, &pf->z_claim, "claim opening");
+    veil_zkr_zero(r, &pf->z_final, "final opening");
+    veil_zkr_ipa(r, &pf->eS, a - veil_hyrax_row_vars(a), "evaluation proof of S");
+    veil_zkr_ipa(r, &pf->ehS, a - veil_hyrax_row_vars(a), "evaluation proof of hS");
+    veil_zkr_ipa(r, &pf->ehT, b - veil_hyrax_row_vars(b), "evaluation proof of hT");
+    veil_zkr_ipa(r, &pf->em, b - veil_hyrax_row_vars(b), "evaluation proof of m");
+    return r->err ? VEIL_EINVAL : 0;
+}

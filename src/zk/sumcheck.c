@@ -607,3 +607,130 @@ int veil_zksc_verify_end(const veil_zksc_proof *pf, veil_transcript *t,
     if (rc) return refail(VEIL_EVERIFY, "sumcheck mask opening");
     return 0;
 }
+
+/* ---- final check over committed table values ---- */
+
+/* Committed factors of term t (at most two); returns their count or -1. */
+static int term_committed(const veil_sc_term *tm, const veil_sc_leaf *leaf, int idx[2])
+{
+    int n = 0;
+    for (unsigned k = 0; k < tm->nf; k++)
+        if (leaf[tm->f[k]].committed) {
+            if (n == 2) return -1;
+            idx[n++] = tm->f[k];
+        }
+    return n;
+}
+
+static int pair_index(const veil_sc_products *pr, int a, int b)
+{
+    for (size_t q = 0; q < pr->n; q++)
+        if (pr->i[q] == a && pr->j[q] == b) return (int)q;
+    return -1;
+}
+
+int veil_sc_product_pairs(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
+                          veil_sc_products *pr)
+{
+    pr->n = 0;
+    for (size_t t = 0; t < shape->nterms; t++) {
+        int idx[2], n = term_committed(&shape->term[t], leaf, idx);
+        if (n < 0)
+            return veil_fail(VEIL_EINVAL, "sumcheck: term %zu has 3+ committed factors", t);
+        if (n < 2) continue;
+        if (idx[0] > idx[1]) {
+            int x = idx[0];
+            idx[0] = idx[1], idx[1] = x;
+        }
+        if (pair_index(pr, idx[0], idx[1]) >= 0) continue;
+        pr->i[pr->n] = (uint8_t)idx[0];
+        pr->j[pr->n] = (uint8_t)idx[1];
+        pr->n++;
+    }
+    return 0;
+}
+
+/* C_g (and, for the prover, its blinding): each term contributes
+ * coef * prod(public values) * prod(scales) times 1 (U), C_j or C_ij. */
+static int final_combine(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
+                         const veil_pedersen_gens *pg, const veil_sc_products *pr,
+                         const veil_fe *prod_s, veil_ge *Cg, veil_fe *sg)
+{
+    veil_ge acc, tmp;
+    veil_fe k, bl, constant;
+    veil_ge_identity(&acc);
+    veil_fe_zero(&bl);
+    veil_fe_zero(&constant);
+    for (size_t t = 0; t < shape->nterms; t++) {
+        const veil_sc_term *tm = &shape->term[t];
+        int idx[2], n = term_committed(tm, leaf, idx);
+        k = tm->coef;
+        for (unsigned f = 0; f < tm->nf; f++) {
+            const veil_sc_leaf *l = &leaf[tm->f[f]];
+            veil_fe_mul(&k, &k, l->committed ? &l->scale : &l->val);
+        }
+        if (n == 0) {
+            veil_fe_add(&constant, &constant, &k);
+            continue;
+        }
+        const veil_ge *C;
+        const veil_fe *s;
+        if (n == 1) {
+            C = &leaf[idx[0]].C, s = &leaf[idx[0]].s;
+        } else {
+            int q = idx[0] < idx[1] ? pair_index(pr, idx[0], idx[1]) : pair_index(pr, idx[1], idx[0]);
+            if (q < 0) return veil_fail(VEIL_EINVAL, "sumcheck: product pair missing");
+            C = &pr->C[q], s = prod_s ? &prod_s[q] : NULL;
+        }
+        veil_ge_mul(&tmp, C, &k);
+        veil_ge_add(&acc, &acc, &tmp);
+        if (sg && s) {
+            veil_fe x;
+            veil_fe_mul(&x, &k, s);
+            veil_fe_add(&bl, &bl, &x);
+        }
+    }
+    veil_ge_mul(&tmp, &pg->u, &constant);
+    veil_ge_add(Cg, &acc, &tmp);
+    if (sg) *sg = bl;
+    return 0;
+}
+
+int veil_sc_final_prove(const veil_sc_poly *shape, const veil_sc_leaf *leaf, veil_transcript *t,
+                        const veil_pedersen_gens *pg, veil_sc_products *pr, veil_ge *Cg,
+                        veil_fe *sg)
+{
+    int rc = veil_sc_product_pairs(shape, leaf, pr);
+    if (rc) return rc;
+    veil_fe s[VEIL_SC_MAX_TERMS];
+    for (size_t q = 0; q < pr->n; q++) {
+        const veil_sc_leaf *a = &leaf[pr->i[q]], *b = &leaf[pr->j[q]];
+        veil_fe v;
+        veil_fe_mul(&v, &a->val, &b->val);
+        veil_commit_value_fresh(&pr->C[q], &s[q], pg, &v);
+        veil_prod_prove(&pr->pf[q], t, pg, &a->C, &b->C, &pr->C[q], &a->val, &a->s, &b->val,
+                        &b->s, &s[q]);
+        veil_wipe(&v, sizeof v);
+    }
+    rc = final_combine(shape, leaf, pg, pr, s, Cg, sg);
+    veil_wipe(s, sizeof s);
+    return rc;
+}
+
+int veil_sc_final_verify(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
+                         veil_transcript *t, const veil_pedersen_gens *pg,
+                         const veil_sc_products *pr, veil_ge *Cg)
+{
+    veil_sc_products want;
+    int rc = veil_sc_product_pairs(shape, leaf, &want);
+    if (rc) return rc;
+    if (want.n != pr->n)
+        return veil_fail(VEIL_EVERIFY, "sumcheck: %zu product proofs, expected %zu", pr->n, want.n);
+    for (size_t q = 0; q < pr->n; q++) {
+        if (want.i[q] != pr->i[q] || want.j[q] != pr->j[q])
+            return veil_fail(VEIL_EVERIFY, "sumcheck: product proofs out of order");
+        if (veil_prod_verify(&pr->pf[q], t, pg, &leaf[pr->i[q]].C, &leaf[pr->j[q]].C, &pr->C[q]))
+            return refail(VEIL_EVERIFY, "sumcheck final value");
+    }
+    return final_combine(shape, leaf, pg, pr, NULL, Cg, NULL);
+}
