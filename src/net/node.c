@@ -612,11 +612,39 @@ static void conn_finish(conn *c, const char *why)
     pthread_mutex_unlock(&n->lock);
 }
 
+/* The transport handshake (TLS) runs here, not in the accept loop, so a
+ * slow peer cannot stall other connections; it gets 10 s. */
+static int conn_wrap(conn *c)
+{
+    veil_node *n = c->node;
+    int fd = c->s.fd;
+    veil_set_timeout(fd, 10000);
+    veil_stream t;
+    if (n->o.transport->wrap_server(n->o.transport->ctx, fd, &t)) {
+        nlog(n, "connection %s refused by the %s transport: %s", c->peer, n->o.transport->kind, veil_last_error());
+        return -1; /* c->s is still the plain stream that owns fd */
+    }
+    c->s = t;
+    veil_set_timeout(fd, n->o.idle_timeout_ms);
+    const char *id = c->s.ops->peer_id(c->s.impl);
+    if (id) snprintf(c->peer, sizeof c->peer, "fd%d/key:%.16s", fd, id);
+    return 0;
+}
+
 static void *conn_main(void *arg)
 {
     conn *c = arg;
     veil_node *n = c->node;
     char why[300] = "peer closed";
+    if (conn_wrap(c)) {
+        pthread_mutex_lock(&n->lock);
+        shutdown(c->s.fd, SHUT_RDWR);
+        n->n_threads--;
+        conn_put_locked(c);
+        pthread_cond_broadcast(&n->idle);
+        pthread_mutex_unlock(&n->lock);
+        return NULL;
+    }
     while (!n->stop) {
         veil_frame f;
         int rc = veil_frame_read(&c->s, n->o.max_frame, &f);
@@ -647,14 +675,12 @@ static void accept_one(veil_node *n)
 {
     int fd = accept4(n->lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) return;
-    veil_set_timeout(fd, n->o.idle_timeout_ms);
     conn *c = calloc(1, sizeof *c);
-    if (!c || n->o.transport->wrap_server(n->o.transport->ctx, fd, &c->s)) {
-        nlog(n, "connection refused: %s", c ? veil_last_error() : "out of memory");
-        free(c);
+    if (!c) {
         close(fd);
         return;
     }
+    veil_stream_plain(fd, &c->s); /* replaced by the transport's stream in conn_wrap */
     c->node = n;
     c->refs = 1;
     c->last_rx = veil_now();
