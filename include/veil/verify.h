@@ -125,7 +125,10 @@ double veil_spot_tokens_needed(double p, double q, double d, double target);
 /* ---- CDV: distribution verification ------------------------------------------ */
 
 #define VEIL_CDV_BINS 8 /* histogram of top-k |x| / std: edges 0,1,1.5,2,2.5,3,4,6,inf */
-#define VEIL_CDV_FEATURES 5 /* mean, std, skewness, excess kurtosis, histogram distance */
+/* Features of one hidden state: mean, std, skewness, excess kurtosis, L1
+ * distance of its top-k histogram to the reference one, and the coordinate
+ * distance mean_i ((x_i - mu_i) / sd_i)^2 to the per-coordinate profile. */
+#define VEIL_CDV_FEATURES 6
 
 typedef struct {
     double mean, std, skew, kurt;
@@ -139,7 +142,9 @@ typedef struct {
     double mu[4], sd[4];          /* reference mean/sd of mean, std, skew, kurt */
     double hist[VEIL_CDV_BINS];   /* reference histogram */
     double hd_mu, hd_sd;          /* histogram L1 distance to the reference */
+    double cd_mu, cd_sd;          /* coordinate distance */
     double score_mu, score_sd, score_max; /* the test statistic on the corpus */
+    double *coord_mu, *coord_sd;  /* dim each: per-coordinate mean and sd */
 } veil_cdv_boundary;
 
 /* The reference profile of a model: one boundary per layer output. */
@@ -150,8 +155,8 @@ typedef struct {
     veil_cdv_boundary *b;   /* n_layers entries; b[l] = output of layer l */
 } veil_cdv_profile;
 
-/* Collects per-token statistics at every layer output (use its hook on a
- * shard over all layers), then builds the profile. */
+/* Collects every layer output over a corpus (use its hook on a shard over
+ * all layers; memory: tokens x layers x dim floats), then builds the profile. */
 typedef struct veil_cdv_profiler veil_cdv_profiler;
 int veil_cdv_profiler_new(const veil_model *m, int k, veil_cdv_profiler **out);
 void veil_cdv_profiler_free(veil_cdv_profiler *p);
@@ -163,9 +168,9 @@ int veil_cdv_profile_save(const veil_cdv_profile *p, const char *path);
 /* Load and validate (untrusted file): every field is range-checked. */
 int veil_cdv_profile_load(const char *path, veil_cdv_profile **out);
 
-/* The test statistic of one hidden state at a boundary (mean of squared
- * z-scores of the five features; about 1 on honest data). */
-double veil_cdv_score(const veil_cdv_boundary *b, int k, const veil_cdv_stats *s);
+/* The test statistic of one hidden state x (dim floats) at a boundary: the
+ * mean of the squared z-scores of the six features (about 1 on honest data). */
+double veil_cdv_score(const veil_cdv_profile *p, int boundary, const float *x);
 
 typedef struct {
     double lambda; /* EWMA weight of the newest token */
@@ -187,7 +192,10 @@ typedef struct {
 } veil_cdv_verdict;
 
 /* Feed T tokens of a shard's output at `boundary` (the shard's last layer) to
- * its monitor; the verdict covers the last token fed. */
+ * its monitor. Two tests: one token scoring above hard x the corpus maximum,
+ * or the EWMA of the scores (each capped at score_mu + 3 score_sd) above
+ * score_mu + L score_sd sqrt(lambda/(2-lambda) (1-(1-lambda)^(2n))). The
+ * verdict covers the first flagged token, else the last one. */
 int veil_cdv_observe(const veil_cdv_profile *p, int boundary, veil_cdv_monitor *mon,
                      const float *x, int T, const veil_cdv_opts *o, veil_cdv_verdict *v);
 
