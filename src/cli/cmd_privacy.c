@@ -251,19 +251,27 @@ static int observe_seqs(const invert_ctx *c, const veil_seqs *s, veil_dp_rng *rn
     return 0;
 }
 
-/* Train the linear inverter on public text observed like the target, with the
- * attacker's own noise when the client adds noise. */
-static int train_linear(invert_ctx *c, int next_doc, long max_len, long train_tokens)
+/* Public text for the attacker: --train FILE, else the corpus documents
+ * after the attacked ones. */
+static int load_train_text(invert_ctx *c, int next_doc, long max_len, long train_tokens)
 {
     const veil_corpus *src = c->train_corpus.n ? &c->train_corpus : &c->in.corpus;
     int first = c->train_corpus.n ? 0 : next_doc;
     if (first >= src->n) {
-        fprintf(stderr, "veil: no text left to train the linear inverter; skipping it\n");
+        fprintf(stderr, "veil: no public text left for the linear inverter and the baseline\n");
         return 0;
     }
     if (veil_seqs_from_corpus(src, c->in.t, c->in.m->cfg.vocab_size, first, (int)max_len,
                               train_tokens, &c->train, NULL))
         return cli_fail_lib("cannot tokenize training text");
+    return 0;
+}
+
+/* Train the linear inverter on the public text observed like the target,
+ * with the attacker's own noise when the client adds noise. */
+static int train_linear(invert_ctx *c)
+{
+    if (!c->train.n) return 0;
     float *states = malloc(sizeof(float) * c->train.total * c->in.m->cfg.dim);
     if (!states) return cli_fail("out of memory for training states");
     int rc = observe_seqs(c, &c->train, c->atk_rng, states);
@@ -333,8 +341,12 @@ static int invert_setup(cli_args *a, invert_ctx *c, long *max_len, long *train_t
     if (veil_seqs_from_corpus(&c->in.corpus, c->in.t, c->in.m->cfg.vocab_size, 0, (int)*max_len,
                               max_tokens, &c->target, next_doc))
         return cli_fail_lib("cannot tokenize corpus");
-    /* the attacker's noise for its training data is independent of the client's */
-    if (c->dp_on && veil_dp_rng_new_secure(&c->atk_rng))
+    /* the attacker's noise for its training data is independent of the
+     * client's (derived from --seed + 1 when given, for reproducible runs) */
+    uint64_t seed = 0;
+    cli_u64(a, "seed", 0, &seed);
+    if (c->dp_on && (cli_has(a, "seed") ? veil_dp_rng_new_seeded(seed + 1, &c->atk_rng)
+                                        : veil_dp_rng_new_secure(&c->atk_rng)))
         return cli_fail_lib("cannot start the attacker's RNG");
     return 0;
 }
@@ -364,7 +376,8 @@ static int run_invert(cli_args *a)
     }
     if (!rc) rc = observe_seqs(&c, &c.target, c.rng, c.obs);
     int need_linear = only == VEIL_ATTACK_NMETHODS || only == VEIL_ATTACK_LINEAR || cands > 0;
-    if (!rc && need_linear) rc = train_linear(&c, next_doc, max_len, train_tokens);
+    if (!rc) rc = load_train_text(&c, next_doc, max_len, train_tokens);
+    if (!rc && need_linear) rc = train_linear(&c);
     if (rc) {
         invert_free(&c);
         return rc;
@@ -382,8 +395,9 @@ static int run_invert(cli_args *a)
         if (!rc && sc.n && (double)sc.top1 / sc.n > best) best = (double)sc.top1 / sc.n;
     }
     if (!rc) {
-        printf("%-20s %8s %10.4f %10s   (most frequent training token; 1/V = %.5f)\n",
-               "chance", "", chance, "", 1.0 / c.in.m->cfg.vocab_size);
+        if (c.train.n)
+            printf("%-20s %8s %10.4f %10s   (most frequent public token; 1/V = %.5f)\n",
+                   "chance", "", chance, "", 1.0 / c.in.m->cfg.vocab_size);
         printf("token_recovery=%.4f\n", best);
     }
     invert_free(&c);
