@@ -1,0 +1,55 @@
+/* veil secure transport: TLS 1.3 (veil/tls.h) plus channel-bound remote
+ * attestation (veil/attest.h) on every connection, as a veil_transport the
+ * node and the orchestrator use unchanged (implemented in src/net/secure.c).
+ *
+ * After the TLS handshake the two ends run veil_attest_mutual:
+ *   - the connecting side (client -> node, node -> next node) challenges the
+ *     accepting side and requires evidence that verifies under the policy:
+ *     user data and hidden states only ever flow to attested nodes;
+ *   - then the accepting side challenges the connecting side: a node that
+ *     connects (its previous neighbour) answers with its own evidence, which
+ *     must verify (mutual attestation between neighbours); a user's client
+ *     (no attester) answers "no evidence" and is accepted as unattested,
+ *     unless require_peer_evidence is set.
+ * Verified claims are kept per peer_id for the scheduler (TEE type, capacity).
+ * A failed attestation fails the connection with the reason. */
+#ifndef VEIL_SECURE_H
+#define VEIL_SECURE_H
+
+#include "veil/attest.h"
+#include "veil/protocol.h"
+#include "veil/tls.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    veil_tls_ctx *tls;          /* borrowed, required */
+    veil_attester *attester;    /* borrowed; NULL on a user's client */
+    const veil_policy *policy;  /* copied; required */
+    int require_peer_evidence;  /* accepting side refuses unattested peers */
+    const char *name;           /* for log lines */
+    int quiet;
+} veil_secure_opts;
+
+typedef struct veil_secure veil_secure;
+
+int veil_secure_new(const veil_secure_opts *o, veil_secure **out);
+void veil_secure_free(veil_secure *s);
+/* The transport (kind "tls+attest"); s must outlive it. */
+void veil_transport_attested(veil_secure *s, veil_transport *out);
+/* Claims last verified for a peer (by TLS peer_id); VEIL_EINVAL if none. */
+int veil_secure_peer_claims(veil_secure *s, const char *peer_id, veil_claims *out);
+
+/* Time spent so far, for benchmarks: handshakes, attestation exchanges. */
+typedef struct {
+    uint64_t connections;
+    double tls_seconds, attest_seconds;
+} veil_secure_stats;
+void veil_secure_get_stats(veil_secure *s, veil_secure_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
