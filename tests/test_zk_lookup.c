@@ -292,7 +292,8 @@ static int zk_lookup_case(unsigned a, unsigned b, int squares, int bad, int tamp
         CHECK(veil_lookup_verify(&pf, &t, &pg, &vS.cm, T, b, 0) != 0);
         /* every 4-byte word of the serialized proof altered */
         size_t accepted = 0;
-        for (size_t off = VEIL_ZKP_HEADER; off < w.len; off += 4) {
+        /* stride 11 < 32: every scalar and point of the proof is hit */
+        for (size_t off = VEIL_ZKP_HEADER; off < w.len; off += 11) {
             w.buf[off] ^= 0x21;
             veil_lookup_proof q;
             veil_zkr_init(&r, w.buf, w.len);
@@ -314,9 +315,72 @@ static int zk_lookup_case(unsigned a, unsigned b, int squares, int bad, int tamp
     return ok;
 }
 
+/* The complete ReLU proof; cheat = 1 commits a wrong A entry. */
+static int zk_relu_case(unsigned a, unsigned Q, int cheat, int tamper)
+{
+    size_t n = (size_t)1 << a;
+    veil_pedersen_gens pg;
+    CHECK(veil_pedersen_gens_init(&pg, "test/relu", veil_relu_gens_needed(a, Q)) == 0);
+    int64_t *z = malloc(n * sizeof *z);
+    veil_fe *Zf = malloc(n * sizeof *Zf), *Af = malloc(n * sizeof *Af),
+            *bits = malloc((Q + 1) * n * sizeof *bits);
+    for (size_t x = 0; x < n; x++)
+        z[x] = (int64_t)(rnd32() % (1u << Q)) * ((rnd32() & 1) ? 1 : -1);
+    veil_relu_witness(z, n, Q, Zf, Af, bits);
+    if (cheat) veil_fe_from_i64(&Af[n - 1], z[n - 1] < 0 ? z[n - 1] : z[n - 1] + 1);
+    veil_zk_vec vZ, vA;
+    CHECK(veil_zk_vec_commit(&vZ, &pg, Zf, a, 0) == 0);
+    CHECK(veil_zk_vec_commit(&vA, &pg, Af, a, 0) == 0);
+    veil_relu_proof pf;
+    veil_transcript t;
+    veil_transcript_init(&t, "test/relu");
+    int ok = veil_relu_prove(&pf, &t, &pg, &vZ, &vA, z, Q, 0) == 0;
+    veil_zkw w;
+    veil_zkw_init(&w);
+    veil_zkw_begin(&w, VEIL_ZKP_RELU);
+    veil_relu_proof_write(&w, &pf);
+    ok = ok && veil_zkw_finish(&w) == 0;
+    veil_relu_proof_free(&pf);
+    veil_zkr r;
+    uint16_t kind;
+    veil_zkr_init(&r, w.buf, w.len);
+    ok = ok && veil_zkr_begin(&r, &kind) == 0 && veil_relu_proof_read(&r, &pf, a, Q) == 0 &&
+         veil_zkr_end(&r) == 0;
+    veil_transcript_init(&t, "test/relu");
+    ok = ok && veil_relu_verify(&pf, &t, &pg, &vZ.cm, &vA.cm, Q, 0) == 0;
+    if (tamper && ok) {
+        veil_transcript_init(&t, "test/relu"); /* Z and A swapped */
+        CHECK(veil_relu_verify(&pf, &t, &pg, &vA.cm, &vZ.cm, Q, 0) != 0);
+        size_t accepted = 0;
+        /* stride 11 < 32: every scalar and point of the proof is hit */
+        for (size_t off = VEIL_ZKP_HEADER; off < w.len; off += 11) {
+            w.buf[off] ^= 0x11;
+            veil_relu_proof q;
+            veil_zkr_init(&r, w.buf, w.len);
+            int acc = veil_zkr_begin(&r, &kind) == 0 && veil_relu_proof_read(&r, &q, a, Q) == 0 &&
+                      veil_zkr_end(&r) == 0;
+            veil_transcript_init(&t, "test/relu");
+            acc = acc && veil_relu_verify(&q, &t, &pg, &vZ.cm, &vA.cm, Q, 0) == 0;
+            accepted += acc;
+            veil_relu_proof_free(&q);
+            w.buf[off] ^= 0x11;
+        }
+        CHECKF(accepted == 0, "%zu altered relu proofs accepted", accepted);
+    }
+    veil_relu_proof_free(&pf);
+    veil_zkw_free(&w);
+    veil_zk_vec_free(&vZ), veil_zk_vec_free(&vA);
+    veil_pedersen_gens_free(&pg);
+    free(z), free(Zf), free(Af), free(bits);
+    return ok;
+}
+
 int main(void)
 {
     test_clear();
+    CHECK(zk_relu_case(3, 4, 0, 1));
+    CHECK(zk_relu_case(6, 16, 0, 0));
+    CHECK(!zk_relu_case(4, 8, 1, 0));
     CHECK(zk_lookup_case(4, 3, 0, 0, 1));
     CHECK(zk_lookup_case(6, 8, 0, 0, 0));
     CHECK(zk_lookup_case(5, 2, 1, 0, 0));

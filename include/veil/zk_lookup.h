@@ -165,20 +165,52 @@ typedef struct {
 int veil_relu_witness(const int64_t *z, size_t n, unsigned Q, veil_fe *Zf, veil_fe *Af,
                       veil_fe *bits);
 /* Prover (after committing Z, A, bits; lr->a and lr->Q set): draws c, tau;
- * sum-check with claim rho P; rounds[a * 4]; fills lr->r and ev, absorbs ev. */
+ * sum-check with claim rho P; rounds[a * 4]; fills lr->r and ev.  With the
+ * evaluations in the clear both sides must absorb ev
+ * (veil_relu_absorb_evals) before any later challenge; veil_relu_prove
+ * keeps them hidden instead. */
 int veil_relu_prove_sc(veil_transcript *t, veil_relu_run *lr, const veil_fe *Z,
                        const veil_fe *A, const veil_fe *bits, const veil_sc_mask *mask,
                        veil_fe *rounds, veil_relu_evals *ev);
 int veil_relu_verify_sc(veil_transcript *t, veil_relu_run *lr, const veil_fe *mask_claim,
                         const veil_fe *rounds, veil_fe *final);
-/* Absorbs ev; VEIL_EVERIFY unless the eq. 24 combination at r plus rho_p
- * equals final. */
+/* VEIL_EVERIFY unless the eq. 24 combination at r plus rho_p equals final. */
 int veil_relu_final_check(veil_transcript *t, const veil_relu_run *lr,
                           const veil_relu_evals *ev, const veil_fe *rho_p, const veil_fe *final);
+void veil_relu_absorb_evals(veil_transcript *t, const veil_relu_run *lr,
+                            const veil_relu_evals *ev);
 /* The bits vector's extension at (s, r) implied by ev: sum_i eq(s, i) B_i(r),
  * s having veil_mle_log2(Q+1) coordinates. */
 void veil_relu_bits_claim(const veil_relu_run *lr, const veil_relu_evals *ev, const veil_fe *s,
                           veil_fe *out);
+
+/* The complete zero-knowledge ReLU proof: A = ReLU(Z) for the committed
+ * Z, A (a variables, a >= 1) with |z| < 2^Q.  Carries the Hyrax commitment
+ * to the bits, the masked sum-check, value commitments to Z, A and every
+ * B_i at r, 2Q+1 product proofs (B_0 B_i and B_i^2), two opening proofs and
+ * three Hyrax evaluation proofs (the bit values folded into one claim on
+ * the bits vector at a random (s, r)). */
+typedef struct {
+    unsigned a, Q;
+    veil_hyrax_commitment c_bits;
+    veil_zksc_proof sc;
+    veil_ge c_vZ, c_vA, c_vbits[VEIL_RELU_MAX_BITS + 1];
+    veil_sc_products prods;
+    veil_zero_proof z_claim, z_final;
+    veil_ipa_proof eZ, eA, ebits;
+} veil_relu_proof;
+
+size_t veil_relu_gens_needed(unsigned a, unsigned Q);
+/* z: the 2^a integers committed (as field elements) in Z. */
+int veil_relu_prove(veil_relu_proof *pf, veil_transcript *t, const veil_pedersen_gens *pg,
+                    const veil_zk_vec *Z, const veil_zk_vec *A, const int64_t *z, unsigned Q,
+                    int threads);
+int veil_relu_verify(const veil_relu_proof *pf, veil_transcript *t, const veil_pedersen_gens *pg,
+                     const veil_hyrax_commitment *cZ, const veil_hyrax_commitment *cA,
+                     unsigned Q, int threads);
+void veil_relu_proof_free(veil_relu_proof *pf);
+void veil_relu_proof_write(veil_zkw *w, const veil_relu_proof *pf);
+int veil_relu_proof_read(veil_zkr *r, veil_relu_proof *pf, unsigned a, unsigned Q);
 
 #ifdef __cplusplus
 }

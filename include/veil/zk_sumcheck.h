@@ -204,8 +204,9 @@ int veil_sc_product_pairs(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
 int veil_sc_final_prove(const veil_sc_poly *shape, const veil_sc_leaf *leaf, veil_transcript *t,
                         const veil_pedersen_gens *pg, veil_sc_products *pr, veil_ge *Cg,
                         veil_fe *sg);
-/* Verifier: pr holds the parsed product commitments and proofs (pairs as
- * derived by veil_sc_product_pairs); checks them and returns C_g. */
+/* Verifier: pr holds the parsed product commitments and proofs (n of them,
+ * in the order veil_sc_product_pairs derives; pr->i/j are ignored);
+ * checks them and returns C_g. */
 int veil_sc_final_verify(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
                          veil_transcript *t, const veil_pedersen_gens *pg,
                          const veil_sc_products *pr, veil_ge *Cg);

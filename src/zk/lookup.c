@@ -532,8 +532,6 @@ int veil_lookup_proof_read(veil_zkr *r, veil_lookup_proof *pf, unsigned a, unsig
     veil_zkr_ge(r, &pf->c_vhT, "value commitment");
     veil_zkr_ge(r, &pf->c_vm, "value commitment");
     pf->prods.n = 1; /* the shape has exactly one committed pair: hS * S */
-    pf->prods.i[0] = T_HS < T_S ? T_HS : T_S;
-    pf->prods.j[0] = T_HS < T_S ? T_S : T_HS;
     veil_zkr_ge(r, &pf->prods.C[0], "product commitment");
     veil_zkr_prod(r, &pf->prods.pf[0], "product proof");
     veil_zkr_zero(r, &pf->z_claim, "claim opening");

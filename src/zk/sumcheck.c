@@ -721,16 +721,21 @@ int veil_sc_final_verify(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
                          veil_transcript *t, const veil_pedersen_gens *pg,
                          const veil_sc_products *pr, veil_ge *Cg)
 {
-    veil_sc_products want;
-    int rc = veil_sc_product_pairs(shape, leaf, &want);
-    if (rc) return rc;
-    if (want.n != pr->n)
-        return veil_fail(VEIL_EVERIFY, "sumcheck: %zu product proofs, expected %zu", pr->n, want.n);
-    for (size_t q = 0; q < pr->n; q++) {
-        if (want.i[q] != pr->i[q] || want.j[q] != pr->j[q])
-            return veil_fail(VEIL_EVERIFY, "sumcheck: product proofs out of order");
-        if (veil_prod_verify(&pr->pf[q], t, pg, &leaf[pr->i[q]].C, &leaf[pr->j[q]].C, &pr->C[q]))
-            return refail(VEIL_EVERIFY, "sumcheck final value");
+    /* the pairs come from the shape, never from the proof: pr supplies only
+     * the commitments and proofs, in that order */
+    veil_sc_products *want = malloc(sizeof *want);
+    if (!want) return veil_fail(VEIL_ENOMEM, "sumcheck: out of memory");
+    int rc = veil_sc_product_pairs(shape, leaf, want);
+    if (!rc && want->n != pr->n)
+        rc = veil_fail(VEIL_EVERIFY, "sumcheck: %zu product proofs, expected %zu", pr->n,
+                       want->n);
+    for (size_t q = 0; !rc && q < want->n; q++) {
+        if (veil_prod_verify(&pr->pf[q], t, pg, &leaf[want->i[q]].C, &leaf[want->j[q]].C,
+                             &pr->C[q]))
+            rc = refail(VEIL_EVERIFY, "sumcheck final value");
+        want->C[q] = pr->C[q];
     }
-    return final_combine(shape, leaf, pg, pr, NULL, Cg, NULL);
+    if (!rc) rc = final_combine(shape, leaf, pg, want, NULL, Cg, NULL);
+    free(want);
+    return rc;
 }
