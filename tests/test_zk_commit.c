@@ -238,6 +238,9 @@ static void test_hyrax_instance(unsigned nvars, size_t len, int ints, int commit
     m = pf; bump_point(&m.a); accepted += hy_check(&m, &cm, point, cvp, &v) == 0;
     m = pf; bump_fe(&m.z1); accepted += hy_check(&m, &cm, point, cvp, &v) == 0;
     m = pf; bump_fe(&m.z2); accepted += hy_check(&m, &cm, point, cvp, &v) == 0;
+    m = pf; bump_point(&m.t_v); accepted += hy_check(&m, &cm, point, cvp, &v) == 0;
+    m = pf; bump_fe(&m.s_v); accepted += hy_check(&m, &cm, point, cvp, &v) == 0;
+    m = pf; bump_fe(&m.s_r); accepted += hy_check(&m, &cm, point, cvp, &v) == 0;
     /* public inputs: value, commitment to the value, point, each row */
     veil_fe v1 = v;
     bump_fe(&v1);

@@ -121,6 +121,8 @@ typedef struct {
     veil_ge l[VEIL_IPA_MAX_ROUNDS], r[VEIL_IPA_MAX_ROUNDS];
     veil_ge a;                         /* final Schnorr commitment */
     veil_fe z1, z2;
+    veil_ge t_v;                       /* proof that C_v opens over (U, H): */
+    veil_fe s_v, s_r;                  /*   s_v U + s_r H = t_v + e C_v     */
 } veil_ipa_proof;
 
 /* Prove v = f(point) (point: nvars coordinates, zk_mle.h order) for the
@@ -128,7 +130,9 @@ typedef struct {
  * the verifier is given v) or committed as C_v = v U + v_blind H (the
  * caller made C_v with veil_pedersen_commit_value).  Writes v to *v_out
  * (may be NULL).  Absorbs nvars, the row commitments, the point and C_v
- * (or v), then the proof messages. */
+ * (or v), then the proof messages.  The proof includes a proof of
+ * knowledge of C_v's opening over (U, H) (for a public v, of v U), so a
+ * verified C_v is a well-formed value commitment to f(point). */
 int veil_hyrax_prove(veil_ipa_proof *pf, veil_fe *v_out, veil_transcript *tr,
                      const veil_pedersen_gens *pg, const veil_hyrax_commitment *cm,
                      const veil_fe *tab, size_t len, const veil_fe *blinds,
@@ -141,7 +145,7 @@ int veil_hyrax_verify(const veil_ipa_proof *pf, veil_transcript *tr,
 int veil_hyrax_verify_public(const veil_ipa_proof *pf, veil_transcript *tr,
                              const veil_pedersen_gens *pg, const veil_hyrax_commitment *cm,
                              const veil_fe *point, const veil_fe *v, int threads);
-/* Wire format: u8 rounds | rounds x (L, R) | A | z1 | z2. */
+/* Wire format: u8 rounds | rounds x (L, R) | A | z1 | z2 | t_v | s_v | s_r. */
 size_t veil_ipa_proof_size(unsigned rounds);
 int veil_ipa_proof_write(const veil_ipa_proof *pf, uint8_t *out, size_t cap, size_t *written);
 /* expect_rounds: log2 of the columns of the commitment it is checked

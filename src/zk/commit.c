@@ -662,6 +662,49 @@ static int ipa_prove(veil_ipa_proof *pf, veil_transcript *tr, veil_fe *a, veil_f
     return rc;
 }
 
+/* Schnorr proof of knowledge of (v, r) with C_v = v U + r H (r = 0 for a
+ * public value): without it the inner-product argument alone would also
+ * accept a C_v carrying a G component orthogonal to the column tensor. */
+static void value_pok_prove(veil_ipa_proof *pf, veil_transcript *tr,
+                            const veil_pedersen_gens *pg, const veil_fe *v, const veil_fe *r)
+{
+    veil_fe k1, k2, e, t, zero;
+    veil_ge T;
+    veil_fe_zero(&zero);
+    if (!r)
+        r = &zero;
+    veil_fe_random(&k1);
+    veil_fe_random(&k2);
+    veil_ge_mul(&pf->t_v, &pg->u, &k1);
+    veil_ge_mul(&T, &pg->h, &k2);
+    veil_ge_add(&pf->t_v, &pf->t_v, &T);
+    absorb_point(tr, "hyrax/t_v", &pf->t_v);
+    veil_transcript_challenge(tr, "hyrax/e", &e);
+    veil_fe_mul(&t, &e, v);
+    veil_fe_add(&pf->s_v, &k1, &t);
+    veil_fe_mul(&t, &e, r);
+    veil_fe_add(&pf->s_r, &k2, &t);
+    veil_wipe(&k1, sizeof k1);
+    veil_wipe(&k2, sizeof k2);
+}
+
+/* s_v U + s_r H - t_v - e C_v == 0 */
+static int value_pok_verify(const veil_ipa_proof *pf, veil_transcript *tr,
+                            const veil_pedersen_gens *pg, const veil_ge *c_v, int threads,
+                            int *ok)
+{
+    veil_fe e, k[4];
+    veil_ge pts[4] = {pg->u, pg->h, pf->t_v, *c_v};
+    absorb_point(tr, "hyrax/t_v", &pf->t_v);
+    veil_transcript_challenge(tr, "hyrax/e", &e);
+    k[0] = pf->s_v;
+    k[1] = pf->s_r;
+    veil_fe_one(&k[2]);
+    veil_fe_neg(&k[2], &k[2]);
+    veil_fe_neg(&k[3], &e);
+    return msm_is_identity(pts, k, 4, threads, ok);
+}
+
 int veil_hyrax_prove(veil_ipa_proof *pf, veil_fe *v_out, veil_transcript *tr,
                      const veil_pedersen_gens *pg, const veil_hyrax_commitment *cm,
                      const veil_fe *tab, size_t len, const veil_fe *blinds,
@@ -703,6 +746,8 @@ int veil_hyrax_prove(veil_ipa_proof *pf, veil_fe *v_out, veil_transcript *tr,
     } else {
         rc = hyrax_statement(tr, cm, point, NULL, &v, &x);
     }
+    if (rc == 0)
+        value_pok_prove(pf, tr, pg, &v, v_blind);
     if (rc == 0) {
         veil_ge_mul(&U, &pg->u, &x);
         memcpy(G, pg->g, cols * sizeof *G);
@@ -740,9 +785,17 @@ static int hyrax_verify_any(const veil_ipa_proof *pf, veil_transcript *tr,
     size_t rows = cm->rows, cols = cm->cols;
     size_t total = cols + rows + 2 * (size_t)k + 4;
     veil_fe x, c, xs[VEIL_IPA_MAX_ROUNDS], xis[VEIL_IPA_MAX_ROUNDS], *L, *R;
-    int rc = hyrax_statement(tr, cm, point, c_v, v, &x);
+    veil_ge vU;
+    int rc = hyrax_statement(tr, cm, point, c_v, v, &x), pok = 0;
+    if (rc == 0) {
+        if (!c_v)
+            veil_pedersen_commit_value(&vU, pg, v, NULL);
+        rc = value_pok_verify(pf, tr, pg, c_v ? c_v : &vU, threads, &pok);
+    }
     if (rc)
         return rc;
+    if (!pok)
+        return veil_fail(VEIL_EVERIFY, "Hyrax proof: the value commitment does not open over (U, H)");
     for (unsigned j = 0; j < k; j++) {
         absorb_point(tr, "ipa/L", &pf->l[j]);
         absorb_point(tr, "ipa/R", &pf->r[j]);
@@ -835,7 +888,7 @@ int veil_hyrax_verify_public(const veil_ipa_proof *pf, veil_transcript *tr,
     return hyrax_verify_any(pf, tr, pg, cm, point, NULL, v, threads);
 }
 
-size_t veil_ipa_proof_size(unsigned rounds) { return 1 + 64 * (size_t)rounds + 96; }
+size_t veil_ipa_proof_size(unsigned rounds) { return 1 + 64 * (size_t)rounds + 192; }
 
 int veil_ipa_proof_write(const veil_ipa_proof *pf, uint8_t *out, size_t cap, size_t *written)
 {
@@ -852,6 +905,9 @@ int veil_ipa_proof_write(const veil_ipa_proof *pf, uint8_t *out, size_t cap, siz
     if (rc == 0) rc = put_point(&c, &pf->a);
     if (rc == 0) rc = put_fe(&c, &pf->z1);
     if (rc == 0) rc = put_fe(&c, &pf->z2);
+    if (rc == 0) rc = put_point(&c, &pf->t_v);
+    if (rc == 0) rc = put_fe(&c, &pf->s_v);
+    if (rc == 0) rc = put_fe(&c, &pf->s_r);
     if (rc == 0 && written)
         *written = c.pos;
     return rc;
@@ -877,6 +933,9 @@ int veil_ipa_proof_read(veil_ipa_proof *pf, const uint8_t *in, size_t len,
     if (rc == 0) rc = get_point(&c, &pf->a, "IPA A");
     if (rc == 0) rc = get_fe(&c, &pf->z1, "IPA z1");
     if (rc == 0) rc = get_fe(&c, &pf->z2, "IPA z2");
+    if (rc == 0) rc = get_point(&c, &pf->t_v, "value proof t_v");
+    if (rc == 0) rc = get_fe(&c, &pf->s_v, "value proof s_v");
+    if (rc == 0) rc = get_fe(&c, &pf->s_r, "value proof s_r");
     if (rc == 0 && consumed)
         *consumed = c.pos;
     return rc;
