@@ -114,6 +114,37 @@ static void test_bad_encodings(void)
     veil_ge_to_bytes(e, &P);
     e[31] |= 0x80;
     CHECK(veil_ge_from_bytes(&P, e) == VEIL_EINVAL);
+    /* RFC 9496 A.1 multiples of the generator and A.2 invalid encodings
+     * (non-canonical, negative, non-square, negative xy, s = -1) */
+    static const char *mult[] = {
+        "6a493210f7499cd17fecb510ae0cea23a110e8d5b901f8acadd3095c73a3b919",
+        "94741f5d5d52755ece4f23f044ee27d5d1ea1e2bd196b462166b16152a9d0259",
+        "da80862773358b466ffadfe0b3293ab3d9fd53c5ea6c955358f568322daf6a57"};
+    veil_ge B, acc;
+    veil_ge_base(&B);
+    acc = B;
+    for (int i = 0; i < 3; i++) {
+        uint8_t want[32], got[32];
+        veil_ge_add(&acc, &acc, &B);
+        veil_unhex(mult[i], want, 32);
+        veil_ge_to_bytes(got, &acc);
+        CHECKF(memcmp(got, want, 32) == 0, "%dB encoding", i + 2);
+    }
+    static const char *bad[] = {
+        "00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "f3ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "ed57ffd8c914fb201471d1c3d245ce3c746fcbe63a3679d51b6a516ebebe0e20",
+        "26948d35ca62e643e26a83177332e6b6afeb9d08e4268b650f1f5bbd8d81d371",
+        "3eb858e78f5a7254d8c9731174a94f76755fd3941c0ac93735c07ba14579630e",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        veil_unhex(bad[i], e, 32);
+        CHECKF(veil_ge_from_bytes(&P, e) == VEIL_EINVAL, "RFC 9496 invalid encoding %zu", i);
+    }
     /* most random even strings are not points */
     int rejected = 0;
     for (int i = 0; i < 200; i++) {
