@@ -9,8 +9,11 @@
 #include "veil/secure.h"
 #include "veil/synth.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static char dir[512];
 
@@ -68,6 +71,63 @@ static void node_down(test_node *n)
     veil_secure_free(n->sec);
     veil_attester_free(n->att);
     veil_tls_ctx_free(n->tls);
+}
+
+typedef struct {
+    veil_transport *t;
+    int fd, rc;
+    veil_stream s;
+} srv_side;
+
+static void *srv_wrap(void *p)
+{
+    srv_side *x = p;
+    x->rc = x->t->wrap_server(x->t->ctx, x->fd, &x->s);
+    return NULL;
+}
+
+/* veil_secure_open, as the command line would call it for --security tee. */
+static void test_secure_open(const char *auth)
+{
+    char key_n[700], key_c[700], conf[700];
+    snprintf(key_n, sizeof key_n, "%s/n4", dir);
+    snprintf(key_c, sizeof key_c, "%s/client2", dir);
+    snprintf(conf, sizeof conf, "%s/node.conf", dir);
+    FILE *f = fopen(conf, "w");
+    fputs("layers = 0-5\n", f);
+    fclose(f);
+    CHECK(veil_tls_keygen(key_n, NULL) == 0 && veil_tls_keygen(key_c, NULL) == 0);
+    veil_secure *ns, *cs;
+    veil_secure_config nc = {.key = key_n, .backend = "sim", .authority = auth, .config = conf,
+                             .tee_type = VEIL_TEE_TYPE_GPU, .gpus = 1, .quiet = 1};
+    veil_secure_config cc = {.key = key_c, .authority = auth, .quiet = 1};
+    CHECKF(veil_secure_open(&nc, &ns) == 0, "%s", veil_last_error());
+    CHECKF(veil_secure_open(&cc, &cs) == 0, "%s", veil_last_error());
+    veil_secure_config bad = {.key = key_c, .quiet = 1};
+    veil_secure *bs;
+    CHECK(veil_secure_open(&bad, &bs) == VEIL_EINVAL);
+    veil_transport nt, ct;
+    veil_transport_attested(ns, &nt);
+    veil_transport_attested(cs, &ct);
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    srv_side x = {&nt, sv[0], 0, {0}};
+    pthread_t th;
+    pthread_create(&th, NULL, srv_wrap, &x);
+    veil_stream c;
+    int rc = ct.wrap_client(ct.ctx, sv[1], &c);
+    pthread_join(th, NULL);
+    CHECKF(rc == 0 && x.rc == 0, "%s", veil_last_error());
+    veil_claims cl;
+    char id[VEIL_PEER_ID_HEX], crt[720];
+    snprintf(crt, sizeof crt, "%s.crt", key_n);
+    veil_tls_cert_id(crt, id);
+    CHECK(veil_secure_peer_claims(cs, id, &cl) == 0 && cl.simulated && cl.tee_type == VEIL_TEE_TYPE_GPU &&
+          cl.gpus == 1);
+    if (rc == 0) veil_stream_close(&c);
+    if (x.rc == 0) veil_stream_close(&x.s);
+    veil_secure_free(ns);
+    veil_secure_free(cs);
 }
 
 int main(void)
@@ -158,6 +218,7 @@ int main(void)
     node_down(&evil);
 
     for (int i = 0; i < 3; i++) node_down(&nodes[i]);
+    test_secure_open(auth);
     veil_secure_free(csec);
     veil_tls_ctx_free(ctls);
     veil_tokenizer_free(tok);

@@ -42,6 +42,30 @@ void veil_transport_attested(veil_secure *s, veil_transport *out);
 /* Claims last verified for a peer (by TLS peer_id); VEIL_EINVAL if none. */
 int veil_secure_peer_claims(veil_secure *s, const char *peer_id, veil_claims *out);
 
+/* Everything a command line needs for --security tee in one call: loads the
+ * TLS identity (key, allow), the attester (nodes: backend != NULL) and the
+ * policy (policy file, else the default sim policy of `authority`), and
+ * returns a veil_secure that owns them. Sim nodes measure this executable
+ * plus `config` and `weights` when given (a blank TEE: weights pushed later
+ * arrive over the attested channel and are not part of the measurement). */
+typedef struct {
+    const char *key;        /* --key NAME (required) */
+    const char *allow;      /* --allow FILE (optional) */
+    const char *backend;    /* nodes: "sim" | "sev-snp" | "tdx"; NULL on a client */
+    const char *authority;  /* sim authority DIR (nodes: platform key; all: root) */
+    const char *policy;     /* policy FILE (optional) */
+    const char *config;     /* sim: configuration file to measure (optional) */
+    const char *weights;    /* sim: weights file to measure (optional) */
+    int tee_type;           /* sim: reported type (default cpu-tee when 0 and backend) */
+    uint64_t capacity_bytes;/* sim: reported capacity */
+    uint32_t gpus;
+    int require_peer_evidence;
+    const char *name;
+    int quiet;
+} veil_secure_config;
+
+int veil_secure_open(const veil_secure_config *c, veil_secure **out);
+
 /* Time spent so far, for benchmarks: handshakes, attestation exchanges. */
 typedef struct {
     uint64_t connections;

@@ -21,6 +21,7 @@ typedef struct {
 
 struct veil_secure {
     veil_secure_opts o;
+    int owns; /* created by veil_secure_open: free tls and attester too */
     veil_policy policy;
     char name[64];
     pthread_mutex_t mu;
@@ -49,6 +50,10 @@ int veil_secure_new(const veil_secure_opts *o, veil_secure **out)
 void veil_secure_free(veil_secure *s)
 {
     if (!s) return;
+    if (s->owns) {
+        veil_tls_ctx_free(s->o.tls);
+        veil_attester_free(s->o.attester);
+    }
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -146,4 +151,67 @@ static int wrap_server(void *ctx, int fd, veil_stream *out) { return wrap(ctx, f
 void veil_transport_attested(veil_secure *s, veil_transport *out)
 {
     *out = (veil_transport){s, wrap_client, wrap_server, "tls+attest"};
+}
+
+/* ---- one-call setup for the command line ---- */
+
+static int measure_node(const veil_secure_config *c, uint8_t out[48])
+{
+    veil_measure *m;
+    int rc = veil_measure_new(&m);
+    if (rc) return rc;
+    rc = veil_measure_file(m, "binary", "/proc/self/exe");
+    if (!rc && c->config) rc = veil_measure_file(m, "config", c->config);
+    if (!rc && c->weights) rc = veil_measure_file(m, "weights", c->weights);
+    uint8_t tmp[48];
+    int frc = veil_measure_final(m, tmp);
+    if (!rc) rc = frc;
+    if (!rc) memcpy(out, tmp, 48);
+    return rc;
+}
+
+static int open_attester(const veil_secure_config *c, veil_attester **out)
+{
+    uint8_t meas[48];
+    veil_attester_opts ao = {0};
+    ao.backend = veil_tee_backend_parse(c->backend);
+    if (!ao.backend) return veil_fail(VEIL_EINVAL, "unknown TEE backend '%s'", c->backend);
+    if (ao.backend == VEIL_TEE_BACKEND_SIM) {
+        if (!c->authority) return veil_fail(VEIL_EINVAL, "the sim backend needs an authority dir");
+        int rc = measure_node(c, meas);
+        if (rc) return rc;
+        ao.measurement = meas;
+        ao.authority_dir = c->authority;
+        ao.tee_type = c->tee_type ? c->tee_type : VEIL_TEE_TYPE_CPU;
+        ao.capacity_bytes = c->capacity_bytes;
+        ao.gpus = c->gpus;
+    }
+    return veil_attester_open(&ao, out);
+}
+
+int veil_secure_open(const veil_secure_config *c, veil_secure **out)
+{
+    *out = NULL;
+    veil_policy p;
+    veil_tls_ctx *tls = NULL;
+    veil_attester *att = NULL;
+    if (!c->key) return veil_fail(VEIL_EINVAL, "--security tee needs --key NAME");
+    int rc = c->policy      ? veil_policy_load(c->policy, &p)
+             : c->authority ? veil_policy_sim(c->authority, &p)
+                            : veil_fail(VEIL_EINVAL, "--security tee needs a policy or a sim authority");
+    if (!rc && c->policy && c->authority && !p.sim_root[0])
+        snprintf(p.sim_root, sizeof p.sim_root, "%s/root.crt", c->authority);
+    if (!rc) rc = veil_tls_ctx_new(c->key, c->allow, &tls);
+    if (!rc && c->backend) rc = open_attester(c, &att);
+    veil_secure_opts o = {.tls = tls, .attester = att, .policy = &p,
+                          .require_peer_evidence = c->require_peer_evidence, .name = c->name,
+                          .quiet = c->quiet};
+    if (!rc) rc = veil_secure_new(&o, out);
+    if (rc) {
+        veil_attester_free(att);
+        veil_tls_ctx_free(tls);
+        return rc;
+    }
+    (*out)->owns = 1;
+    return 0;
 }
