@@ -1,0 +1,176 @@
+/* Decentralized pipeline benchmark: per-token latency of a 3-node loopback
+ * pipeline against the local engine (same greedy loop: embed, layers, head,
+ * argmax), bytes on the wire per token, and aggregate tokens/s of 8
+ * concurrent sessions. Nodes run in this process on loopback TCP. Prints
+ * markdown table rows.
+ *
+ *   bench_net [MODEL_DIR] [--quick] [--threads N]
+ *
+ * Kernel threads default to 1 for both sides: on a shared, loaded machine
+ * OpenMP teams of 2 stall in their barriers and the local baseline itself
+ * becomes several times slower and erratic. */
+#include "veil/node.h"
+#include "veil/orchestrator.h"
+#include "veil/synth.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NODES 3
+#define SESSIONS 8
+
+static int g_steps = 128, g_reps = 3;
+
+/* Greedy decode of g_steps positions over b; returns seconds. */
+static double decode(const veil_model *m, const veil_backend *b)
+{
+    const veil_config *c = &m->cfg;
+    float *x = malloc(sizeof(float) * c->dim), *logits = malloc(sizeof(float) * c->vocab_size);
+    int tok = 1;
+    double t0 = veil_now();
+    for (int pos = 0; pos < g_steps; pos++) {
+        veil_embed(m, tok, x);
+        if (b->forward(b->ctx, pos, 1, x)) {
+            fprintf(stderr, "forward: %s\n", veil_last_error());
+            exit(1);
+        }
+        veil_head(m, x, logits);
+        tok = veil_argmax(logits, c->vocab_size);
+    }
+    double t = veil_now() - t0;
+    free(x);
+    free(logits);
+    return t;
+}
+
+static double best_of(const veil_model *m, const veil_backend *b)
+{
+    double best = 1e30;
+    for (int r = 0; r < g_reps; r++) {
+        double t = decode(m, b);
+        if (t < best) best = t;
+    }
+    return best;
+}
+
+static uint64_t wire_bytes(veil_node **nodes, veil_orch *o)
+{
+    uint64_t sent, recv, total = 0;
+    veil_orch_bytes(o, &sent, &recv);
+    total += sent;
+    for (int i = 0; i < NODES; i++) {
+        veil_msg_stats st;
+        veil_node_stats(nodes[i], &st);
+        total += st.bytes_out;
+    }
+    return total;
+}
+
+typedef struct {
+    const veil_model *m;
+    const char *const *addrs;
+    double secs;
+} session_arg;
+
+static void *session_main(void *p)
+{
+    session_arg *a = p;
+    veil_orch_opts po = {.nodes = a->addrs, .n_nodes = NODES, .quiet = 1};
+    veil_orch *o;
+    if (veil_orch_new(a->m, &po, &o)) {
+        fprintf(stderr, "orchestrator: %s\n", veil_last_error());
+        exit(1);
+    }
+    veil_backend b = veil_orch_backend(o);
+    a->secs = decode(a->m, &b);
+    veil_orch_free(o);
+    return NULL;
+}
+
+static void bench_model(const char *name, const veil_model *m)
+{
+    const veil_config *c = &m->cfg;
+    if (g_steps > c->seq_len) g_steps = c->seq_len;
+    veil_shard *s;
+    veil_model_shard(m, 0, c->n_layers, 0, &s);
+    veil_backend lb = veil_local_backend(s);
+    double local = best_of(m, &lb);
+    veil_shard_free(s);
+
+    veil_node *nodes[NODES];
+    char addr[NODES][32];
+    const char *addrs[NODES];
+    for (int i = 0; i < NODES; i++) {
+        veil_node_opts no = {.quiet = 1};
+        if (veil_node_start(&no, &nodes[i])) exit(1);
+        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", veil_node_port(nodes[i]));
+        addrs[i] = addr[i];
+    }
+    veil_orch_opts po = {.nodes = addrs, .n_nodes = NODES, .quiet = 1};
+    veil_orch *o;
+    if (veil_orch_new(m, &po, &o)) {
+        fprintf(stderr, "orchestrator: %s\n", veil_last_error());
+        exit(1);
+    }
+    veil_backend rb = veil_orch_backend(o);
+    uint64_t w0 = wire_bytes(nodes, o);
+    double one = decode(m, &rb);
+    double wire = (double)(wire_bytes(nodes, o) - w0) / g_steps;
+    double remote = best_of(m, &rb);
+    if (one < remote) remote = one;
+    veil_orch_free(o);
+
+    pthread_t th[SESSIONS];
+    session_arg sa[SESSIONS];
+    double t0 = veil_now();
+    for (int i = 0; i < SESSIONS; i++) {
+        sa[i] = (session_arg){m, addrs, 0};
+        pthread_create(&th[i], NULL, session_main, &sa[i]);
+    }
+    for (int i = 0; i < SESSIONS; i++) pthread_join(th[i], NULL);
+    double wall = veil_now() - t0, slowest = 0;
+    for (int i = 0; i < SESSIONS; i++)
+        if (sa[i].secs > slowest) slowest = sa[i].secs;
+    for (int i = 0; i < NODES; i++) veil_node_stop(nodes[i]);
+
+    printf("| %s | %d | %.3f | %.3f | %.2fx | %.0f | %.1f | %.1f | %.1f |\n", name, g_steps,
+           1e3 * local / g_steps, 1e3 * remote / g_steps, remote / local, wire, g_steps / remote,
+           SESSIONS * g_steps / slowest, SESSIONS * g_steps / wall);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const char *dir = argc > 1 && argv[1][0] != '-' ? argv[1] : "../shared/models";
+    int threads = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) g_steps = 32, g_reps = 1;
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+    }
+    veil_set_threads(threads > 0 ? threads : 1);
+    printf("| model | positions | local ms/token | 3-node ms/token | ratio | wire bytes/token | "
+           "1 session tok/s | %d sessions tok/s (decode) | %d sessions tok/s (incl. setup) |\n",
+           SESSIONS, SESSIONS);
+    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/stories260K.bin", dir);
+    veil_model *m;
+    if (access(path, R_OK) == 0 && veil_model_open(path, &m) == 0) {
+        bench_model("stories260K", m);
+        veil_model_close(m);
+    }
+    /* llama2.c's stories15M shape with synthetic weights */
+    veil_config c15 = {288, 768, 6, 6, 6, 32000, 256, 1};
+    size_t nf;
+    float *w = veil_synth_floats(&c15, 15, &nf);
+    if (w && veil_model_from_legacy_floats(&c15, w, nf, &m) == 0) {
+        bench_model("synthetic 15M shape", m);
+        veil_model_close(m);
+    }
+    return 0;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Decentralized pipeline figures for docs/BENCHMARKS.md ("## Decentralized
+# pipeline"): bench_net (3-node loopback vs local, wire bytes, 8 sessions)
+# and tokens/s across network namespaces with 20 ms RTT (tests/sh_net_netns.sh).
+# Run by bench/run.sh, or alone: BUILD=build-net bash bench/run_net.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD:-build}
+models=${VEIL_MODEL_DIR:-../shared/models}
+doc=docs/BENCHMARKS.md
+out=$(mktemp)
+machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+load=$(cut -d' ' -f1 /proc/loadavg)
+{
+  echo "Measured $(date -u +%Y-%m-%d) on $machine (load average $load when started: the"
+  echo "machine is shared, so compare ratios within a row) with \`$build/bench_net $models\`."
+  echo "Greedy decode, one token per forward, embedding + head + argmax on the client in"
+  echo "both columns; 3 nodes in-process on loopback TCP (node to node forwarding), 1 kernel"
+  echo "thread per shard; best of 3 runs. Wire bytes: every frame (headers included) sent"
+  echo "by the client and all nodes per token, weights excluded. 8 sessions: 8 clients at"
+  echo "once on the same 3 nodes, aggregate tokens/s (decode only, and wall clock including"
+  echo "connection setup and weight provisioning)."
+  echo
+  "$build/bench_net" "$models"
+  echo
+  if VEIL_BIN="$build/veil" VEIL_MODEL_DIR="$models" VEIL_SOURCE_DIR="$PWD" VEIL_NETNS_STEPS=200 \
+       bash tests/sh_net_netns.sh >"$out.netns" 2>&1; then
+    echo "Across network namespaces (client and 3 nodes on separate hosts joined by a bridge,"
+    echo "\`tests/sh_net_netns.sh\`, stories260K, 200 positions, temperature 0.9):"
+    echo
+    grep -E "^(netem unavailable|client <-> n0)" "$out.netns" | sed 's/^/- /'
+    grep -E "^netns RTT" "$out.netns" | sed 's/^/- /'
+    echo "- Bound: a token crosses 4 links (client, 3 nodes, back), i.e. 2 RTTs = 40 ms,"
+    echo "  so at most 25 tok/s."
+  else
+    echo "Namespace run skipped: $(tail -1 "$out.netns")"
+  fi
+} >"$out"
+awk -v head="## Decentralized pipeline" -v body="$out" '
+  $0 == head { print; print ""; while ((getline line < body) > 0) print line; print ""; skip = 1; next }
+  skip && /^## / { skip = 0 }
+  !skip { print }' "$doc" >"$doc.tmp" && mv "$doc.tmp" "$doc"
+rm -f "$out" "$out.netns"
