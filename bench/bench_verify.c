@@ -464,6 +464,317 @@ static void table_cdv(void)
     printf("\n");
 }
 
+/* ---- collusion and disputes ----------------------------------------------------------------- */
+
+typedef struct {
+    long steps, disputes, probes, recompute_tokens;
+    long wrong_majority, wrong_dispute, named, honest_named, audits, audit_caught;
+    long sessions_caught;
+} ctally;
+
+/* One step of a session with per-layer recorders: majority decision, and on
+ * any disagreement a dispute (bisection + one-layer recomputation). */
+static void dispute_step(veil_adv_shard **rep, veil_fp_recorder **rec, int R, const int *is_adv,
+                         int pos, int T, const float *x, const float *honest, float **out,
+                         veil_fp (*fps)[8], veil_ledger *led, ctally *c)
+{
+    int dim = M->cfg.dim, n = LAST - FIRST;
+    size_t bytes = sizeof(float) * T * dim;
+    for (int i = 0; i < R; i++) {
+        memcpy(out[i], x, bytes);
+        veil_fp_recorder_begin(rec[i], pos, T, out[i]);
+        veil_adv_forward(rep[i], pos, T, out[i]);
+        veil_fp_recorder_finish(rec[i], fps[i]);
+    }
+    veil_quorum_opts o = veil_quorum_defaults();
+    veil_quorum_result q;
+    const float *outs[MAXR];
+    for (int i = 0; i < R; i++) outs[i] = out[i];
+    veil_quorum_outputs(R, outs, (size_t)T * dim, &o, &q);
+    c->steps++;
+    int w = q.decided ? q.winner : 0;
+    c->wrong_majority += !q.decided || memcmp(out[w], honest, bytes) != 0;
+    int other = -1;
+    for (int i = 0; i < R && other < 0; i++)
+        if (memcmp(out[i], out[w], bytes) != 0) other = i;
+    if (other < 0) { /* unanimous: nothing to dispute */
+        c->wrong_dispute += memcmp(out[w], honest, bytes) != 0;
+        for (int i = 0; i < R; i++) veil_ledger_record(led, is_adv[i] ? "colluder" : "honest",
+                                                        VEIL_EV_AGREE, FIRST, LAST, pos, NULL);
+        return;
+    }
+    c->disputes++;
+    int probes = 0, i = veil_bisect_fps(fps[w], fps[other], n, &probes), L = FIRST + i;
+    c->probes += probes;
+    /* agreed input of layer L: every replica's fingerprints agree before it */
+    const float *in = veil_fp_recorder_history(rec[w], L - 1);
+    float *truth = malloc(bytes);
+    veil_dispute_recompute(&M->cfg, L, &M->layers[L], in, pos, T, truth);
+    c->recompute_tokens += pos + T;
+    const veil_fp *at[MAXR];
+    for (int r = 0; r < R; r++) at[r] = &fps[r][i];
+    uint32_t guilty = veil_dispute_judge(R, at, truth, T, dim, &o);
+    free(truth);
+    int accepted = -1;
+    for (int r = 0; r < R; r++) {
+        if (guilty >> r & 1) {
+            c->named += is_adv[r];
+            c->honest_named += !is_adv[r];
+            veil_flag f;
+            veil_flag_set(&f, is_adv[r] ? "colluder" : "honest",
+                          "lost a dispute at layer %d, positions %d..%d", L, pos, pos + T - 1);
+            veil_ledger_record(led, f.node, VEIL_EV_DISPUTE, FIRST, LAST, pos, f.reason);
+        } else {
+            if (accepted < 0) accepted = r;
+            veil_ledger_record(led, is_adv[r] ? "colluder" : "honest", VEIL_EV_AGREE, FIRST, LAST,
+                               pos, "won a dispute");
+        }
+    }
+    c->wrong_dispute += accepted < 0 || memcmp(out[accepted], honest, bytes) != 0;
+}
+
+/* Client audit for sample:P: on a picked token, recompute one random layer
+ * of one replica from its own claimed history and check its fingerprint. */
+static void audit_step(veil_fp_recorder *rec, const veil_fp *fps, int pos, int T, uint64_t *rng,
+                       ctally *c)
+{
+    int dim = M->cfg.dim, i = (int)(veil_random_u32(rng) % (uint32_t)(LAST - FIRST)), L = FIRST + i;
+    float *truth = malloc(sizeof(float) * T * dim);
+    veil_dispute_recompute(&M->cfg, L, &M->layers[L], veil_fp_recorder_history(rec, L - 1), pos, T,
+                           truth);
+    veil_quorum_opts o = veil_quorum_defaults();
+    const veil_fp *at[1] = {&fps[i]};
+    c->audits++;
+    c->audit_caught += veil_dispute_judge(1, at, truth, T, dim, &o) != 0;
+    c->recompute_tokens += pos + T;
+    free(truth);
+}
+
+static ctally run_collusion(int R, int n_adv, double audit_p, veil_ledger *led)
+{
+    ctally c = {0};
+    int dim = M->cfg.dim, is_adv[MAXR];
+    uint64_t rng = 99;
+    for (int s = 0; s < NS; s++) {
+        veil_adv_shard *rep[MAXR];
+        veil_fp_recorder *rec[MAXR];
+        float *out[MAXR], *honest = malloc(sizeof(float) * PREFILL * dim);
+        for (int i = 0; i < R; i++) {
+            is_adv[i] = i < n_adv;
+            rep[i] = make_replica(is_adv[i] ? "collude" : "honest", 5);
+            veil_fp_recorder_new(FIRST, LAST, dim, VEIL_FP_DEFAULT_K, NT, &rec[i]);
+            veil_adv_set_hook(rep[i], veil_fp_recorder_hook, rec[i]);
+            out[i] = malloc(sizeof(float) * PREFILL * dim);
+        }
+        veil_shard *hon;
+        veil_model_shard(M, FIRST, LAST, NT, &hon);
+        veil_spot *sp;
+        veil_spot_new(audit_p > 0 ? audit_p : 1, NULL, &sp);
+        long before = c.audit_caught;
+        for (int pos = 0; pos < NT;) {
+            int T = pos == 0 ? PREFILL : 1;
+            const float *x = IN[s] + (size_t)pos * dim;
+            veil_fp fps[MAXR][8];
+            memcpy(honest, x, sizeof(float) * T * dim);
+            veil_shard_forward_batch(hon, pos, T, honest);
+            dispute_step(rep, rec, R, is_adv, pos, T, x, honest, out, fps, led, &c);
+            if (audit_p > 0 && veil_spot_pick(sp, (uint64_t)pos)) audit_step(rec[0], fps[0], pos, T, &rng, &c);
+            pos += T;
+        }
+        c.sessions_caught += c.audit_caught > before;
+        veil_spot_free(sp);
+        for (int i = 0; i < R; i++) {
+            veil_adv_free(rep[i]);
+            veil_fp_recorder_free(rec[i]);
+            free(out[i]);
+        }
+        veil_shard_free(hon);
+        free(honest);
+    }
+    return c;
+}
+
+static double choose(int n, int k)
+{
+    double r = 1;
+    for (int i = 0; i < k; i++) r = r * (n - i) / (i + 1);
+    return k < 0 || k > n ? 0 : r;
+}
+
+/* P(at least `need` of the R replicas drawn from N nodes are among C colluders) */
+static double p_colluders_at_least(int N, int C, int R, int need)
+{
+    double p = 0;
+    for (int k = need; k <= R; k++) p += choose(C, k) * choose(N - C, R - k) / choose(N, R);
+    return p;
+}
+
+static void table_collusion(void)
+{
+    printf("### Collusion\n\n");
+    printf("Two colluders return the same wrong answer (collude: noise of 1%% of the rms keyed "
+           "by a shared seed and the position, identical bit for bit on both). Measured over "
+           "%d sessions x %d positions; *majority* = plain quorum; *dispute* = any "
+           "disagreement triggers bisection over per-layer fingerprints and the client "
+           "recomputes the first divergent layer (accept a replica not found guilty). "
+           "*Audit* = sample:P client audit: on a picked token the client recomputes one "
+           "CSPRNG-chosen layer of the shard from the replica's claimed layer inputs and checks "
+           "the replica's fingerprint of that layer.\n\n", NS, NT);
+    printf("| replicas | steps | wrong accepted (majority) | disputes | wrong accepted "
+           "(dispute) | colluder convictions | honest convicted | bisection probes / dispute "
+           "| client recompute (layer-tokens) | audits | audits catching | sessions caught |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    struct {
+        int R, nadv;
+        double p;
+        const char *name;
+    } cases[] = {{3, 2, 0, "R=3: 2 colluders + 1 honest"},
+                 {3, 1, 0, "R=3: 1 colluder (alone) + 2 honest"},
+                 {2, 2, 0, "R=2: both colluders"},
+                 {2, 2, 0.1, "R=2: both colluders, audit sample:0.1"},
+                 {2, 2, 0.02, "R=2: both colluders, audit sample:0.02"}};
+    veil_ledger *led;
+    veil_ledger_open(":memory:", &led);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ctally c = run_collusion(cases[i].R, cases[i].nadv, cases[i].p, led);
+        printf("| %s | %ld | %ld | %ld | %ld | %ld | %ld | %.1f | %ld | %ld | %ld | %ld/%d |\n",
+               cases[i].name, c.steps, c.wrong_majority, c.disputes, c.wrong_dispute, c.named,
+               c.honest_named, c.disputes ? (double)c.probes / c.disputes : 0, c.recompute_tokens,
+               c.audits, c.audit_caught, cases[i].p > 0 ? c.sessions_caught : 0,
+               cases[i].p > 0 ? NS : 0);
+        fflush(stdout);
+    }
+    veil_node_rep hr, cr;
+    veil_ledger_get(led, "honest", &hr);
+    veil_ledger_get(led, "colluder", &cr);
+    const char *names[] = {"colluder", "honest"};
+    int order[2], m = veil_ledger_rank(led, names, 2, order);
+    printf("\nLedger after these runs: honest score %.3f (flagged %d), colluder score %.3f "
+           "(flagged %d, %ld lost disputes); scheduler ranking keeps %d node(s): %s.\n\n",
+           hr.score, hr.flagged, cr.score, cr.flagged, cr.dispute, m, m > 0 ? names[order[0]] : "-");
+    veil_ledger_close(led);
+
+    printf("Random replica placement from a pool of N = 10 nodes with C colluders "
+           "(hypergeometric). Undetected = every replica of the shard is a colluder; "
+           "majority-wrong = colluders hold a strict majority (plain quorum accepts their "
+           "answer; disputes convict them instead whenever one honest replica is present).\n\n");
+    printf("| C | R | P(undetected) per shard placement | P(colluder majority) | with audit "
+           "sample:P, tokens for 99%% detection when undetected (1 of %d layers checked) |\n",
+           LAST - FIRST);
+    printf("|---|---|---|---|---|\n");
+    for (int C = 2; C <= 3; C++)
+        for (int R = 2; R <= 5; R++) {
+            double und = p_colluders_at_least(10, C, R, R);
+            double maj = p_colluders_at_least(10, C, R, R / 2 + 1);
+            printf("| %d | %d | %.4f | %.4f | P=0.1: %.0f, P=0.02: %.0f |\n", C, R, und, maj,
+                   veil_spot_tokens_needed(0.1, 1, 1.0 / (LAST - FIRST), 0.99),
+                   veil_spot_tokens_needed(0.02, 1, 1.0 / (LAST - FIRST), 0.99));
+        }
+    printf("\n");
+}
+
+/* ---- cost ------------------------------------------------------------------------------------- */
+
+/* Seconds per call of f over `reps` calls. */
+#define TIME_PER(reps, stmt)                                                                   \
+    ({                                                                                         \
+        double t0_ = veil_now();                                                               \
+        for (int r_ = 0; r_ < (reps); r_++) { stmt; }                                          \
+        (veil_now() - t0_) / (reps);                                                           \
+    })
+
+static void table_cost(void)
+{
+    int dim = M->cfg.dim;
+    printf("### Compute and traffic cost\n\n");
+    /* shard compute per decode token, one replica */
+    veil_shard *h;
+    veil_model_shard(M, FIRST, LAST, NT, &h);
+    float *x = malloc(sizeof(float) * 32 * 4096), *y = malloc(sizeof(float) * 32 * 4096);
+    memcpy(x, IN[0], sizeof(float) * NT * dim);
+    int pos = 0;
+    double shard_t = TIME_PER(NT, {
+        memcpy(y, IN[0] + (size_t)pos * dim, sizeof(float) * dim);
+        veil_shard_forward(h, pos, y);
+        pos++;
+    });
+    veil_shard_free(h);
+    veil_quorum_opts o = veil_quorum_defaults();
+    veil_quorum_result q;
+    const float *outs[3] = {y, y, y};
+    double cmp_t = TIME_PER(100000, veil_quorum_outputs(3, outs, (size_t)dim, &o, &q));
+    veil_fp fp;
+    double fp1_t = TIME_PER(20000, veil_fp_compute(y, 1, dim, 32, 0, 0, &fp));
+    veil_cdv_profile *prof = build_profile();
+    veil_cdv_monitor mon = {0};
+    veil_cdv_verdict v;
+    veil_cdv_opts co = veil_cdv_defaults();
+    double cdv_t = TIME_PER(20000, veil_cdv_observe(prof, LAST - 1, &mon, y, 1, &co, &v));
+    veil_cdv_profile_free(prof);
+    float *hist = malloc(sizeof(float) * NT * dim), *tr = malloc(sizeof(float) * dim);
+    memcpy(hist, IN[0], sizeof(float) * NT * dim);
+    double disp_t = TIME_PER(20, veil_dispute_recompute(&M->cfg, LAST - 1, &M->layers[LAST - 1],
+                                                        hist, NT - 1, 1, tr));
+    /* what the dispute avoids: the client re-running the whole shard over the prefix */
+    float *pre = malloc(sizeof(float) * NT * dim);
+    double full_t = TIME_PER(5, {
+        veil_shard *f;
+        veil_model_shard(M, FIRST, LAST, NT, &f);
+        memcpy(pre, IN[0], sizeof(float) * NT * dim);
+        veil_shard_forward_batch(f, 0, NT, pre);
+        veil_shard_free(f);
+    });
+    free(pre);
+    /* large hidden states: fingerprint of a 32-token block of a 4096-wide model */
+    for (int i = 0; i < 32 * 4096; i++) x[i] = (float)sin(i * 0.37) * (1 + (i % 97 == 0) * 20);
+    double fpbig_t = TIME_PER(50, veil_fp_compute(x, 32, 4096, 32, 0, 0, &fp));
+    veil_fp_check chk;
+    veil_fp_tol tol = veil_fp_default_tol();
+    double chkbig_t = TIME_PER(50, veil_fp_check_against(&fp, x, 32, 4096, &tol, &chk));
+    free(hist);
+    free(tr);
+    free(x);
+    free(y);
+    printf("Measured on this shared 2-core VM (other engineers' builds running, so absolute times "
+           "are noisy; ratios are what matter). stories260K, shard [%d,%d), one thread.\n\n",
+           FIRST, LAST);
+    printf("| item | time | relative to one replica's shard compute per token |\n|---|---|---|\n");
+    printf("| shard compute per decode token (one replica) | %.1f us | 1 |\n", shard_t * 1e6);
+    printf("| total compute, R=2 / R=3 replicas | %.1f / %.1f us | %d / %d |\n", 2 * shard_t * 1e6,
+           3 * shard_t * 1e6, 2, 3);
+    printf("| sample:P total compute | (1+P(R-1)) x | e.g. 1.1 at P=0.1, R=2 |\n");
+    printf("| client: exact quorum of 3 outputs (dim %d) | %.3f us | %.4f |\n", dim, cmp_t * 1e6,
+           cmp_t / shard_t);
+    printf("| node: fingerprint of one token (k=32) | %.2f us | %.3f |\n", fp1_t * 1e6,
+           fp1_t / shard_t);
+    printf("| client: CDV test of one token | %.2f us | %.3f |\n", cdv_t * 1e6, cdv_t / shard_t);
+    printf("| client: dispute, recompute 1 layer at position %d (rebuilds its KV over %d "
+           "positions) | %.1f us | %.2f |\n", NT - 1, NT, disp_t * 1e6, disp_t / shard_t);
+    printf("| (for comparison) client re-running the whole shard over those %d positions | "
+           "%.1f us | %.2f |\n", NT, full_t * 1e6, full_t / shard_t);
+    printf("| fingerprint of a 32 x 4096 block (131072 floats, k=32) | %.0f us | - |\n",
+           fpbig_t * 1e6);
+    printf("| tolerant check of that fingerprint against a 32 x 4096 block | %.0f us | - |\n\n",
+           chkbig_t * 1e6);
+
+    int fpb = VEIL_FP_HEADER + 4 * VEIL_FP_DEFAULT_K;
+    printf("Traffic per token and per shard (bytes). Unverified: one hidden state (4 x dim). "
+           "Full consensus: every replica ships its hidden state. Fingerprints: one replica "
+           "ships the hidden state, the R-1 others one %d-byte fingerprint per block of B "
+           "tokens. *Saved* = verification traffic of full consensus / fingerprints.\n\n", fpb);
+    printf("| model width | unverified | R=2 full | R=2 fingerprint B=1 | R=2 fingerprint B=32 | "
+           "R=3 full | R=3 fingerprint B=32 | verification bytes saved B=1 / B=32 |\n");
+    printf("|---|---|---|---|---|---|---|---|\n");
+    static const int dims[] = {64, 288, 768, 4096};
+    for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) {
+        double hs = 4.0 * dims[i];
+        printf("| %d | %.0f | %.0f | %.0f | %.2f | %.0f | %.2f | %.1fx / %.0fx |\n", dims[i], hs,
+               2 * hs, hs + fpb, hs + fpb / 32.0, 3 * hs, hs + 2 * fpb / 32.0, hs / fpb,
+               hs * 32 / fpb);
+    }
+    printf("\n");
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 && argv[1][0] != '-' ? argv[1] : getenv("VEIL_MODEL_DIR");
@@ -497,6 +808,8 @@ int main(int argc, char **argv)
     table_noise();
     table_sampling();
     table_cdv();
+    table_collusion();
+    table_cost();
     veil_model_close(M);
     return 0;
 }

@@ -21,8 +21,19 @@ struct veil_fp_builder {
 
 /* ---- field arithmetic -------------------------------------------------- */
 
-static uint32_t gf_mul(uint32_t a, uint32_t b) { return (uint32_t)((uint64_t)a * b % P); }
-static uint32_t gf_add(uint32_t a, uint32_t b) { return (uint32_t)(((uint64_t)a + b) % P); }
+/* p = 2^31 - 1 is a Mersenne prime: reduce by folding the high bits. */
+static uint32_t gf_red(uint64_t x)
+{
+    x = (x & P) + (x >> 31);
+    x = (x & P) + (x >> 31);
+    return (uint32_t)(x >= P ? x - P : x);
+}
+static uint32_t gf_mul(uint32_t a, uint32_t b) { return gf_red((uint64_t)a * b); }
+static uint32_t gf_add(uint32_t a, uint32_t b)
+{
+    uint32_t s = a + b; /* both < 2^31: no overflow */
+    return s >= P ? s - P : s;
+}
 static uint32_t gf_sub(uint32_t a, uint32_t b) { return a >= b ? a - b : P - (b - a); }
 
 static uint32_t gf_pow(uint32_t a, uint32_t e)
