@@ -106,13 +106,18 @@ void veil_fe_from_u64(veil_fe *r, uint64_t x)
     mont_mul(r->l, a, FE_R2.l);
 }
 
+static inline void fe_select(veil_fe *r, const veil_fe *a, const veil_fe *b, int flag);
+
 void veil_fe_from_i64(veil_fe *r, int64_t x)
 {
-    /* |x| computed without overflow for INT64_MIN */
-    uint64_t mag = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
-    veil_fe_from_u64(r, mag);
-    if (x < 0)
-        veil_fe_neg(r, r);
+    /* branch-free (quantized weights are secret): |x| without overflow for
+     * INT64_MIN, then a masked negation */
+    uint64_t sign = (uint64_t)x >> 63, m = 0 - sign;
+    uint64_t mag = ((uint64_t)x ^ m) + sign;
+    veil_fe pos, neg;
+    veil_fe_from_u64(&pos, mag);
+    veil_fe_neg(&neg, &pos);
+    fe_select(r, &neg, &pos, (int)sign);
 }
 
 void veil_fe_add(veil_fe *r, const veil_fe *a, const veil_fe *b)
