@@ -48,6 +48,24 @@ check "missing file" 1 "$bin" zk verify "$tmp/nope.bin"
 "$bin" zk matmul --m 5 --k 9 --n 4 --prove "$tmp/q.bin" >/dev/null
 check "other proof verifies" 0 "$bin" zk verify "$tmp/q.bin"
 
+# range checks and ReLU
+check "range prove" 0 "$bin" zk range --n 100 --bits 6 --prove "$tmp/r.bin"
+contains "range statement" "$tmp/out" "in [0, 2^6)"
+check "range verify" 0 "$bin" zk verify "$tmp/r.bin"
+contains "range verified" "$tmp/out" "committed values in [0, 2^6)"
+flip "$tmp/r.bin" 300 "$tmp/rbad.bin"
+check "range altered" 1 "$bin" zk verify "$tmp/rbad.bin"
+check "relu prove" 0 "$bin" zk relu --n 50 --bits 10 --prove "$tmp/l.bin"
+check "relu verify" 0 "$bin" zk verify "$tmp/l.bin"
+contains "relu verified" "$tmp/out" "ReLU"
+flip "$tmp/l.bin" 999 "$tmp/lbad.bin"
+check "relu altered" 1 "$bin" zk verify "$tmp/lbad.bin"
+# a range proof relabelled as a ReLU proof (kind byte at offset 6)
+flip "$tmp/r.bin" 6 "$tmp/kind.bin"
+check "wrong kind" 1 "$bin" zk verify "$tmp/kind.bin"
+check "range bits too large" 2 "$bin" zk range --n 4 --bits 21 --prove "$tmp/x.bin"
+check "relu needs --n" 2 "$bin" zk relu --prove "$tmp/x.bin"
+
 check "missing --prove" 2 "$bin" zk matmul --m 2 --k 2 --n 2
 check "missing --k" 2 "$bin" zk matmul --m 2 --n 2 --prove "$tmp/x.bin"
 check "bits too large" 2 "$bin" zk matmul --m 2 --k 2 --n 2 --bits 25 --prove "$tmp/x.bin"

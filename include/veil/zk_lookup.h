@@ -212,6 +212,22 @@ void veil_relu_proof_free(veil_relu_proof *pf);
 void veil_relu_proof_write(veil_zkw *w, const veil_relu_proof *pf);
 int veil_relu_proof_read(veil_zkr *r, veil_relu_proof *pf, unsigned a, unsigned Q);
 
+/* Self-contained proof files (zk_proof.h framing) for `veil zk range`,
+ * `veil zk relu` and `veil zk verify`: sizes, the statement's commitments,
+ * the proof; generators "veil/zk/gens/v1", transcript domains below.
+ * Range files check S in [0, 2^b).  The verifiers parse untrusted bytes
+ * (sizes bounded by VEIL_ZK_FILE_MAX_VARS) and return VEIL_EINVAL for
+ * malformed input, VEIL_EVERIFY for a proof that does not verify. */
+#define VEIL_RANGE_DOMAIN "veil/zk/range/v1"
+#define VEIL_RELU_DOMAIN "veil/zk/relu/v1"
+#define VEIL_ZK_FILE_MAX_VARS 22
+int veil_range_file_write(veil_zkw *w, const veil_hyrax_commitment *cS, unsigned b,
+                          const veil_lookup_proof *pf);
+int veil_range_file_verify(const uint8_t *buf, size_t len, unsigned *a, unsigned *b, int threads);
+int veil_relu_file_write(veil_zkw *w, const veil_hyrax_commitment *cZ,
+                         const veil_hyrax_commitment *cA, const veil_relu_proof *pf);
+int veil_relu_file_verify(const uint8_t *buf, size_t len, unsigned *a, unsigned *Q, int threads);
+
 #ifdef __cplusplus
 }
 #endif

@@ -80,7 +80,6 @@ int veil_matmul_proof_read(veil_zkr *r, veil_matmul_proof *pf, const veil_matmul
  * the three commitments and the proof, under the transcript domain
  * "veil/zk/matmul/v1" and the generator label "veil/zk/gens/v1". */
 #define VEIL_MATMUL_DOMAIN "veil/zk/matmul/v1"
-#define VEIL_ZK_GENS_LABEL "veil/zk/gens/v1"
 int veil_matmul_file_write(veil_zkw *w, const veil_matmul_dims *d, const veil_zk_matrix *A,
                            const veil_zk_matrix *B, const veil_zk_matrix *C,
                            const veil_matmul_proof *pf);

@@ -29,6 +29,9 @@ extern "C" {
 
 enum { VEIL_ZKP_MATMUL = 1, VEIL_ZKP_LOGUP = 2, VEIL_ZKP_RELU = 3 };
 
+/* Generator label shared by every proof file (zk_commit.h generators). */
+#define VEIL_ZK_GENS_LABEL "veil/zk/gens/v1"
+
 typedef struct {
     uint8_t *buf;
     size_t len, cap;

@@ -443,3 +443,53 @@ int veil_relu_proof_read(veil_zkr *r, veil_relu_proof *pf, unsigned a, unsigned 
     veil_zkr_ipa(r, &pf->ebits, nb - veil_hyrax_row_vars(nb), "evaluation proof of the bits");
     return r->err ? VEIL_EINVAL : 0;
 }
+
+/* ---- proof files ---- */
+
+int veil_relu_file_write(veil_zkw *w, const veil_hyrax_commitment *cZ,
+                         const veil_hyrax_commitment *cA, const veil_relu_proof *pf)
+{
+    veil_zkw_begin(w, VEIL_ZKP_RELU);
+    veil_zkw_u32(w, pf->a);
+    veil_zkw_u32(w, pf->Q);
+    veil_zkw_hyrax(w, cZ);
+    veil_zkw_hyrax(w, cA);
+    veil_relu_proof_write(w, pf);
+    return veil_zkw_finish(w);
+}
+
+int veil_relu_file_verify(const uint8_t *buf, size_t len, unsigned *ao, unsigned *Qo, int threads)
+{
+    veil_zkr r;
+    uint16_t kind;
+    uint32_t a, Q;
+    veil_hyrax_commitment cZ, cA;
+    veil_relu_proof pf;
+    veil_pedersen_gens pg;
+    memset(&cZ, 0, sizeof cZ), memset(&cA, 0, sizeof cA);
+    memset(&pf, 0, sizeof pf), memset(&pg, 0, sizeof pg);
+    veil_zkr_init(&r, buf, len);
+    if (veil_zkr_begin(&r, &kind)) return VEIL_EINVAL;
+    if (kind != VEIL_ZKP_RELU)
+        return veil_fail(VEIL_EINVAL, "proof: kind %u is not a ReLU proof", kind);
+    veil_zkr_u32(&r, &a, 1, VEIL_ZK_FILE_MAX_VARS, "log2 of the vector size");
+    veil_zkr_u32(&r, &Q, 1, VEIL_RELU_MAX_BITS, "magnitude bits");
+    if (r.err) return veil_zkr_end(&r);
+    if (ao) *ao = a;
+    if (Qo) *Qo = Q;
+    veil_zkr_hyrax(&r, &cZ, a, "commitment to Z");
+    veil_zkr_hyrax(&r, &cA, a, "commitment to A");
+    veil_relu_proof_read(&r, &pf, a, Q);
+    int rc = veil_zkr_end(&r);
+    if (!rc) rc = veil_pedersen_gens_init(&pg, VEIL_ZK_GENS_LABEL, veil_relu_gens_needed(a, Q));
+    if (!rc) {
+        veil_transcript t;
+        veil_transcript_init(&t, VEIL_RELU_DOMAIN);
+        rc = veil_relu_verify(&pf, &t, &pg, &cZ, &cA, Q, threads);
+    }
+    veil_pedersen_gens_free(&pg);
+    veil_relu_proof_free(&pf);
+    veil_hyrax_commitment_free(&cZ);
+    veil_hyrax_commitment_free(&cA);
+    return rc;
+}

@@ -542,3 +542,49 @@ int veil_lookup_proof_read(veil_zkr *r, veil_lookup_proof *pf, unsigned a, unsig
     veil_zkr_ipa(r, &pf->em, b - veil_hyrax_row_vars(b), "evaluation proof of m");
     return r->err ? VEIL_EINVAL : 0;
 }
+
+/* ---- proof files ---- */
+
+int veil_range_file_write(veil_zkw *w, const veil_hyrax_commitment *cS, unsigned b,
+                          const veil_lookup_proof *pf)
+{
+    veil_zkw_begin(w, VEIL_ZKP_LOGUP);
+    veil_zkw_u32(w, cS->nvars);
+    veil_zkw_u32(w, b);
+    veil_zkw_hyrax(w, cS);
+    veil_lookup_proof_write(w, pf);
+    return veil_zkw_finish(w);
+}
+
+int veil_range_file_verify(const uint8_t *buf, size_t len, unsigned *ao, unsigned *bo, int threads)
+{
+    veil_zkr r;
+    uint16_t kind;
+    uint32_t a, b;
+    veil_hyrax_commitment cS;
+    veil_lookup_proof pf;
+    veil_pedersen_gens pg;
+    memset(&cS, 0, sizeof cS), memset(&pf, 0, sizeof pf), memset(&pg, 0, sizeof pg);
+    veil_zkr_init(&r, buf, len);
+    if (veil_zkr_begin(&r, &kind)) return VEIL_EINVAL;
+    if (kind != VEIL_ZKP_LOGUP)
+        return veil_fail(VEIL_EINVAL, "proof: kind %u is not a range proof", kind);
+    veil_zkr_u32(&r, &a, 1, VEIL_ZK_FILE_MAX_VARS, "log2 of the vector size");
+    veil_zkr_u32(&r, &b, 1, VEIL_ZK_FILE_MAX_VARS, "range bits");
+    if (r.err) return veil_zkr_end(&r);
+    if (ao) *ao = a;
+    if (bo) *bo = b;
+    veil_zkr_hyrax(&r, &cS, a, "commitment to S");
+    veil_lookup_proof_read(&r, &pf, a, b);
+    int rc = veil_zkr_end(&r);
+    if (!rc) rc = veil_pedersen_gens_init(&pg, VEIL_ZK_GENS_LABEL, veil_lookup_gens_needed(a, b));
+    if (!rc) {
+        veil_transcript t;
+        veil_transcript_init(&t, VEIL_RANGE_DOMAIN);
+        rc = veil_lookup_verify(&pf, &t, &pg, &cS, NULL, b, threads);
+    }
+    veil_pedersen_gens_free(&pg);
+    veil_lookup_proof_free(&pf);
+    veil_hyrax_commitment_free(&cS);
+    return rc;
+}
