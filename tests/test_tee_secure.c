@@ -8,6 +8,7 @@
 #include "veil/orchestrator.h"
 #include "veil/secure.h"
 #include "veil/synth.h"
+#include "veil/tee.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ typedef struct {
     veil_secure *sec;
     veil_transport t;
     veil_node *node;
+    veil_tee *tee;
     char addr[64];
 } test_node;
 
@@ -56,6 +58,10 @@ static int node_up(test_node *n, const char *name, const char *authority, int ty
     CHECK(veil_attester_open(&ao, &n->att) == 0);
     veil_secure_opts so = {.tls = n->tls, .attester = n->att, .policy = p, .name = name, .quiet = 1};
     CHECK(veil_secure_new(&so, &n->sec) == 0);
+    veil_tee_opts to = {.arena_bytes = 1 << 20, .attester = veil_secure_attester(n->sec), .name = name,
+                        .quiet = 1};
+    CHECK(veil_tee_create(&to, &n->tee) == 0);
+    veil_secure_set_tee(n->sec, n->tee);
     veil_transport_attested(n->sec, &n->t);
     veil_node_opts no = {.host = "127.0.0.1", .port = 0, .name = name, .transport = &n->t,
                          .quiet = 1};
@@ -68,6 +74,7 @@ static int node_up(test_node *n, const char *name, const char *authority, int ty
 static void node_down(test_node *n)
 {
     if (n->node) veil_node_stop(n->node);
+    CHECK(veil_tee_destroy(n->tee) == 0);
     veil_secure_free(n->sec);
     veil_attester_free(n->att);
     veil_tls_ctx_free(n->tls);
@@ -195,6 +202,11 @@ int main(void)
           c.backend == VEIL_TEE_BACKEND_SIM);
     CHECK(veil_secure_peer_claims(nodes[2].sec, veil_tls_ctx_id(nodes[1].tls), &c) == 0 &&
           c.backend == VEIL_TEE_BACKEND_SIM);
+    /* the transports drove each node's lifecycle: attested to the client,
+     * linked to its neighbours */
+    for (int i = 0; i < 3; i++)
+        CHECKF(veil_tee_state(nodes[i].tee) == VEIL_TEE_EXECUTING, "node %d in step %s", i,
+               veil_tee_step_name(veil_tee_state(nodes[i].tee)));
     /* the client itself is unattested at the first node */
     CHECK(veil_secure_peer_claims(nodes[0].sec, veil_tls_ctx_id(ctls), &c) == 0 && c.backend == 0);
     veil_secure_stats st;

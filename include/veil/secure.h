@@ -66,6 +66,16 @@ typedef struct {
 
 int veil_secure_open(const veil_secure_config *c, veil_secure **out);
 
+/* The attester a node's secure transport answers with (NULL on a client),
+ * for veil_tee_create. */
+veil_attester *veil_secure_attester(veil_secure *s);
+/* Tie the node's TEE lifecycle (veil/tee.h) to the transport: every
+ * connection on which this node produced evidence is recorded as attested
+ * (veil_tee_attested_channel, step 2), and every attested neighbour as a link
+ * (veil_tee_linked, step 4). t may be NULL to detach; it must outlive use. */
+struct veil_tee;
+void veil_secure_set_tee(veil_secure *s, struct veil_tee *t);
+
 /* Time spent so far, for benchmarks: handshakes, attestation exchanges. */
 typedef struct {
     uint64_t connections;

@@ -6,6 +6,7 @@
  *                  evidence bound to this TLS channel (veil/attest.h)
  *   3 provisioned  veil_tee_provision: shard and data arrive over that same
  *                  attested channel (checked by its tls-exporter) into the arena
+ *                  (also allowed while executing: a node takes new shards)
  *   4 executing    veil_tee_link: mutual attestation with a neighbouring node
  *                  on the node-to-node channel before hidden states flow
  *   5 result       veil_tee_result: the result leaves over an attested channel
@@ -70,10 +71,18 @@ void veil_tee_untrack(veil_tee *t, void *p);
  * step 2 (same tls-exporter), what names them for the log. */
 int veil_tee_provision(veil_tee *t, veil_stream *s, const char *what);
 /* Step 4: mutual attestation with a neighbour on s (initiator = 1 when this
- * node connected to it). peer receives its claims. Allowed while
- * provisioned or executing (one call per neighbour). */
+ * node connected to it). peer receives its claims. Allowed once attested
+ * (one call per neighbour). */
 int veil_tee_link(veil_tee *t, veil_stream *s, int initiator, const veil_policy *p,
                   veil_claims *peer);
+/* For transports that run the attestation exchange themselves
+ * (veil/secure.h): s was attested (this TEE answered a challenge on it).
+ * Step 2 when the TEE is blank; the channel is remembered (the last 64) so
+ * that provisioning over it is accepted. */
+int veil_tee_attested_channel(veil_tee *t, veil_stream *s);
+/* ... and the neighbour on s verified under the policy (step 4 bookkeeping
+ * without the exchange). */
+int veil_tee_linked(veil_tee *t, veil_stream *s, int initiator, const veil_claims *peer);
 /* Step 5: the result is being returned on s (must be an attested TLS stream). */
 int veil_tee_result(veil_tee *t, veil_stream *s);
 /* Step 6: wipe every region and tracked buffer, verify they read zero,

@@ -2,6 +2,7 @@
  * apart from the rest of src/net. Each wrap = TLS handshake + mutual
  * channel-bound attestation; verified claims are remembered per peer. */
 #include "veil/secure.h"
+#include "veil/tee.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,6 +23,7 @@ typedef struct {
 struct veil_secure {
     veil_secure_opts o;
     int owns; /* created by veil_secure_open: free tls and attester too */
+    struct veil_tee *tee; /* optional lifecycle to inform */
     veil_policy policy;
     char name[64];
     pthread_mutex_t mu;
@@ -142,7 +144,24 @@ static int wrap(veil_secure *s, int fd, int initiator, veil_stream *out)
     }
     remember(s, id, &c, t1 - t0, veil_now() - t1);
     log_peer(s, initiator, id, &c);
+    pthread_mutex_lock(&s->mu);
+    struct veil_tee *tee = s->tee;
+    pthread_mutex_unlock(&s->mu);
+    if (tee && s->o.attester) {
+        /* lifecycle bookkeeping only: the channel itself is already verified */
+        veil_tee_attested_channel(tee, out);
+        if (c.backend) veil_tee_linked(tee, out, initiator, &c);
+    }
     return 0;
+}
+
+veil_attester *veil_secure_attester(veil_secure *s) { return s->o.attester; }
+
+void veil_secure_set_tee(veil_secure *s, struct veil_tee *t)
+{
+    pthread_mutex_lock(&s->mu);
+    s->tee = t;
+    pthread_mutex_unlock(&s->mu);
 }
 
 static int wrap_client(void *ctx, int fd, veil_stream *out) { return wrap(ctx, fd, 1, out); }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #define MAX_TRACKED 256
+#define MAX_CHANNELS 64
 
 typedef struct {
     void *p;
@@ -29,7 +30,8 @@ struct veil_tee {
     size_t region_bytes[VEIL_REGION_COUNT];
     tracked track[MAX_TRACKED];
     int ntrack;
-    uint8_t binding[32]; /* tls-exporter of the channel attested in step 2 */
+    uint8_t binding[MAX_CHANNELS][32]; /* tls-exporters of attested channels */
+    int nbind, next_bind;
 };
 
 static const char *const step_names[] = {"?",         "blank",     "attested", "provisioned",
@@ -107,23 +109,44 @@ static int advance(veil_tee *t, unsigned from_mask, veil_tee_step to)
     return rc;
 }
 
+/* Under the lock: remember an attested channel (ring of MAX_CHANNELS). */
+static void remember_channel(veil_tee *t, const uint8_t b[32])
+{
+    memcpy(t->binding[t->next_bind], b, 32);
+    t->next_bind = (t->next_bind + 1) % MAX_CHANNELS;
+    if (t->nbind < MAX_CHANNELS) t->nbind++;
+}
+
+static int mark_attested(veil_tee *t, veil_stream *s)
+{
+    uint8_t b[32];
+    int rc = s->ops->binding(s->impl, b);
+    if (rc) return rc;
+    pthread_mutex_lock(&t->mu);
+    if (t->step == VEIL_TEE_DESTROYED) rc = veil_fail(VEIL_EPROTO, "TEE %s is destroyed", t->name);
+    if (!rc) remember_channel(t, b);
+    if (!rc && t->step == VEIL_TEE_BLANK) {
+        t->step = VEIL_TEE_ATTESTED;
+        logf_(t, t->step, "evidence sent to %.16s... over channel bound by tls-exporter",
+              s->ops->peer_id(s->impl) ? s->ops->peer_id(s->impl) : "?");
+    }
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
 int veil_tee_attest(veil_tee *t, veil_stream *s)
 {
     pthread_mutex_lock(&t->mu);
     int rc = check_step(t, STEP(VEIL_TEE_BLANK), VEIL_TEE_ATTESTED);
     if (!rc && !t->attester) rc = veil_fail(VEIL_EINVAL, "TEE %s has no attester", t->name);
-    if (!rc) rc = s->ops->binding(s->impl, t->binding);
     pthread_mutex_unlock(&t->mu);
     if (rc) return rc;
     /* the exchange blocks on the network: not under the lock */
     rc = veil_attest_respond(s, t->attester);
-    pthread_mutex_lock(&t->mu);
-    if (!rc) rc = advance(t, STEP(VEIL_TEE_BLANK), VEIL_TEE_ATTESTED);
-    if (!rc) logf_(t, t->step, "evidence sent to %.16s... over channel bound by tls-exporter",
-                   s->ops->peer_id(s->impl) ? s->ops->peer_id(s->impl) : "?");
-    pthread_mutex_unlock(&t->mu);
-    return rc;
+    return rc ? rc : mark_attested(t, s);
 }
+
+int veil_tee_attested_channel(veil_tee *t, veil_stream *s) { return mark_attested(t, s); }
 
 void *veil_tee_alloc(veil_tee *t, veil_tee_region r, size_t n)
 {
@@ -185,28 +208,49 @@ void veil_tee_untrack(veil_tee *t, void *p)
     pthread_mutex_unlock(&t->mu);
 }
 
-/* The channel must be the one attested in step 2. */
+/* The channel must be one this TEE attested on. */
 static int same_channel(veil_tee *t, veil_stream *s)
 {
     uint8_t b[32];
     if (s->ops->binding(s->impl, b))
         return veil_fail(VEIL_EVERIFY, "TEE %s: refusing data over a channel without TLS", t->name);
-    if (!veil_ct_equal(b, t->binding, 32))
-        return veil_fail(VEIL_EVERIFY, "TEE %s: refusing data over a channel that was not attested",
-                         t->name);
-    return 0;
+    for (int i = 0; i < t->nbind; i++)
+        if (veil_ct_equal(b, t->binding[i], 32)) return 0;
+    return veil_fail(VEIL_EVERIFY, "TEE %s: refusing data over a channel that was not attested",
+                     t->name);
 }
 
 int veil_tee_provision(veil_tee *t, veil_stream *s, const char *what)
 {
     pthread_mutex_lock(&t->mu);
-    int rc = check_step(t, STEP(VEIL_TEE_ATTESTED) | STEP(VEIL_TEE_PROVISIONED), VEIL_TEE_PROVISIONED);
+    int rc = check_step(t, STEP(VEIL_TEE_ATTESTED) | STEP(VEIL_TEE_PROVISIONED) | STEP(VEIL_TEE_EXECUTING),
+                        VEIL_TEE_PROVISIONED);
     if (!rc) rc = same_channel(t, s);
-    if (!rc) t->step = VEIL_TEE_PROVISIONED;
+    if (!rc && t->step != VEIL_TEE_EXECUTING) t->step = VEIL_TEE_PROVISIONED;
     if (!rc)
-        logf_(t, t->step, "%s received over the attested channel (weights %zu B, keys %zu B in arena)",
+        logf_(t, VEIL_TEE_PROVISIONED, "%s received over the attested channel (weights %zu B, keys %zu B in arena)",
               what ? what : "shard and data", t->region_bytes[VEIL_REGION_WEIGHTS],
               t->region_bytes[VEIL_REGION_KEYS]);
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+#define LINKABLE (STEP(VEIL_TEE_ATTESTED) | STEP(VEIL_TEE_PROVISIONED) | STEP(VEIL_TEE_EXECUTING))
+
+int veil_tee_linked(veil_tee *t, veil_stream *s, int initiator, const veil_claims *peer)
+{
+    uint8_t b[32];
+    int rc = s->ops->binding(s->impl, b);
+    if (rc) return rc;
+    pthread_mutex_lock(&t->mu);
+    rc = advance(t, LINKABLE, VEIL_TEE_EXECUTING);
+    if (!rc) {
+        remember_channel(t, b);
+        logf_(t, t->step, "mutual attestation with %s neighbour %.16s... (%s%s)",
+              initiator ? "next" : "previous",
+              s->ops->peer_id(s->impl) ? s->ops->peer_id(s->impl) : "?",
+              veil_tee_backend_name(peer->backend), peer->simulated ? ", simulated" : "");
+    }
     pthread_mutex_unlock(&t->mu);
     return rc;
 }
@@ -215,20 +259,11 @@ int veil_tee_link(veil_tee *t, veil_stream *s, int initiator, const veil_policy 
                   veil_claims *peer)
 {
     pthread_mutex_lock(&t->mu);
-    int rc = check_step(t, STEP(VEIL_TEE_PROVISIONED) | STEP(VEIL_TEE_EXECUTING), VEIL_TEE_EXECUTING);
+    int rc = check_step(t, LINKABLE, VEIL_TEE_EXECUTING);
     pthread_mutex_unlock(&t->mu);
     if (rc) return rc;
     rc = veil_attest_mutual(s, initiator, t->attester, p, VEIL_ATTEST_REQUIRE_PEER, peer);
-    if (rc) return rc;
-    pthread_mutex_lock(&t->mu);
-    rc = advance(t, STEP(VEIL_TEE_PROVISIONED) | STEP(VEIL_TEE_EXECUTING), VEIL_TEE_EXECUTING);
-    if (!rc)
-        logf_(t, t->step, "mutual attestation with %s neighbour %.16s... (%s%s)",
-              initiator ? "next" : "previous",
-              s->ops->peer_id(s->impl) ? s->ops->peer_id(s->impl) : "?",
-              veil_tee_backend_name(peer->backend), peer->simulated ? ", simulated" : "");
-    pthread_mutex_unlock(&t->mu);
-    return rc;
+    return rc ? rc : veil_tee_linked(t, s, initiator, peer);
 }
 
 int veil_tee_result(veil_tee *t, veil_stream *s)
@@ -266,6 +301,7 @@ size_t veil_tee_wipe(veil_tee *t)
         left += nonzero(t->track[i].p, t->track[i].n);
     }
     veil_wipe(t->binding, sizeof t->binding);
+    t->nbind = 0;
     pthread_mutex_unlock(&t->mu);
     return left;
 }
