@@ -31,6 +31,10 @@ void veil_ledger_close(veil_ledger *l);
 int veil_ledger_record(veil_ledger *l, const char *node, veil_event_kind kind, int first,
                        int last, long pos, const char *detail);
 
+/* Add n agreements at once without event rows (the verifier batches the
+ * per-token successes and writes them when it is freed). */
+int veil_ledger_credit(veil_ledger *l, const char *node, long n);
+
 typedef struct {
     long agree, flag, reexec, cdv, dispute;
     double score;  /* (agree + 1) / (agree + 1 + 50 * (flag + cdv + dispute) + reexec) */

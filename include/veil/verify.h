@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "veil/fingerprint.h"
+#include "veil/ledger.h"
 #include "veil/model.h"
 
 #ifdef __cplusplus
@@ -244,6 +245,59 @@ int veil_dispute_recompute(const veil_config *cfg, int layer, const veil_layer *
  * fingerprint of another shape is guilty). */
 uint32_t veil_dispute_judge(int R, const veil_fp *const *fps, const float *truth, int T,
                             int dim, const veil_quorum_opts *o);
+
+/* ---- the orchestrator's verifier ------------------------------------------------------ */
+
+/* One object per generation that the orchestrator (veil run / veil demo)
+ * drives from its replica_result hook. It buffers the R replica outputs of a
+ * shard step, decides the quorum, prints every flag as "node NAME flagged:
+ * REASON", records events in the ledger, runs CDV, and tells the
+ * orchestrator which output to use or that it must re-execute. */
+typedef struct veil_verifier veil_verifier;
+
+typedef struct {
+    veil_verify_mode mode;           /* consensus, sample:P, cdv or none */
+    veil_quorum_opts quorum;         /* veil_quorum_defaults() */
+    veil_ledger *ledger;                /* NULL: no persistent record */
+    const veil_cdv_profile *profile; /* NULL: no CDV */
+    veil_cdv_opts cdv;               /* veil_cdv_defaults() */
+    FILE *flag_out;                  /* flag lines (stderr); NULL = silent */
+    const uint8_t *sample_key;       /* 32 bytes for sample:P, NULL = fresh CSPRNG key */
+} veil_verifier_opts;
+
+veil_verifier_opts veil_verifier_defaults(void);
+/* n_shards shards of a model of width dim. */
+int veil_verifier_new(const veil_verifier_opts *o, int n_shards, int dim, veil_verifier **out);
+void veil_verifier_free(veil_verifier *v);
+
+/* Must the step at pos (T tokens) run on every replica? 1 for consensus,
+ * the keyed sample for sample:P (decided on pos, the step's first token),
+ * 0 for cdv/none. */
+int veil_verifier_replicate(const veil_verifier *v, int pos, int T);
+
+/* Open a step of shard s covering layers [first,last) at pos..pos+T-1,
+ * discarding any buffered output of that shard. */
+int veil_verifier_begin(veil_verifier *v, int shard, int first, int last, int pos, int T);
+/* Replica output (T x dim) computed by node `node` (its name). Call in
+ * arrival order; up to VEIL_MAX_REPLICAS per step (re-executions included). */
+int veil_verifier_add(veil_verifier *v, int shard, const char *node, const float *x);
+
+typedef struct {
+    veil_quorum_result q;
+    int use;          /* replica index (add order) whose output to use, -1 none */
+    int reexecute;    /* 1: no quorum yet: run the shard on another node, add
+                         its output and decide again */
+    int flagged;      /* flags printed by this decision */
+} veil_verdict;
+
+/* Decide the step: quorum over the outputs added so far (CDV alone when one
+ * output was added). Flags the minority, records agree/flag/reexec/cdv
+ * events. Returns 0, or VEIL_EVERIFY when the step has no accepted output. */
+int veil_verifier_decide(veil_verifier *v, int shard, veil_verdict *out);
+/* The output to use after a successful decide (T x dim), or NULL. */
+const float *veil_verifier_output(const veil_verifier *v, int shard);
+/* Total flags raised so far. */
+int veil_verifier_flag_count(const veil_verifier *v);
 
 #ifdef __cplusplus
 }

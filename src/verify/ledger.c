@@ -12,7 +12,7 @@ struct veil_ledger {
 };
 
 static const char *const SCHEMA =
-    "PRAGMA journal_mode=WAL;"
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS nodes("
     "  name TEXT PRIMARY KEY, first_seen INTEGER, last_seen INTEGER,"
     "  agree INTEGER DEFAULT 0, flag INTEGER DEFAULT 0, reexec INTEGER DEFAULT 0,"
@@ -107,6 +107,19 @@ int veil_ledger_record(veil_ledger *l, const char *node, veil_event_kind kind, i
                            "detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", "ittiiit",
                         (const void *[]){&now, node, kname, &f, &la, &pos, d});
     sqlite3_exec(l->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+    return rc;
+}
+
+int veil_ledger_credit(veil_ledger *l, const char *node, long n)
+{
+    if (!valid_name(node)) return veil_fail(VEIL_EINVAL, "ledger: node name empty or too long");
+    if (n < 0) return veil_fail(VEIL_EINVAL, "ledger: negative credit");
+    long now = (long)time(NULL);
+    int rc = exec_bound(l, "INSERT OR IGNORE INTO nodes(name, first_seen, last_seen) "
+                           "VALUES(?1, ?2, ?2)", "ti", (const void *[]){node, &now});
+    if (!rc)
+        rc = exec_bound(l, "UPDATE nodes SET agree = agree + ?1, last_seen = ?2 WHERE name = ?3",
+                        "iit", (const void *[]){&n, &now, node});
     return rc;
 }
 

@@ -1,0 +1,166 @@
+/* The orchestrator's verifier driven as veil run would drive it: two shards,
+ * two replicas each, one adversarial node; the text must equal the local
+ * greedy text, the adversary must be flagged (stderr line and ledger). */
+#include "harness.h"
+
+#include "veil/adversary.h"
+#include "veil/sampler.h"
+#include "veil/verify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { STEPS = 40, NSH = 2 };
+static veil_model *M;
+static const int BOUNDS[NSH + 1] = {0, 2, 5};
+
+typedef struct {
+    const char *name;
+    veil_adv_shard *a;
+} node;
+
+/* Greedy generation where each shard step goes through the verifier; a
+ * failed quorum is re-executed on `spare` (an honest node). */
+static int generate(veil_verifier *v, node rep[NSH][2], node spare[NSH], int *toks, int *reexec)
+{
+    int dim = M->cfg.dim;
+    float x[64], y[64], lg[512];
+    toks[0] = 1;
+    for (int pos = 0; pos + 1 < STEPS; pos++) {
+        veil_embed(M, toks[pos], x);
+        for (int s = 0; s < NSH; s++) {
+            int R = veil_verifier_replicate(v, pos, 1) ? 2 : 1;
+            veil_verifier_begin(v, s, BOUNDS[s], BOUNDS[s + 1], pos, 1);
+            for (int r = 0; r < 2; r++) { /* every replica keeps its KV cache current */
+                memcpy(y, x, sizeof y);
+                veil_adv_forward(rep[s][r].a, pos, 1, y);
+                if (r < R) veil_verifier_add(v, s, rep[s][r].name, y);
+            }
+            memcpy(y, x, sizeof y);
+            veil_adv_forward(spare[s].a, pos, 1, y);
+            veil_verdict vd;
+            if (veil_verifier_decide(v, s, &vd)) {
+                if (!vd.reexecute) return -1;
+                (*reexec)++;
+                veil_verifier_add(v, s, spare[s].name, y);
+                if (veil_verifier_decide(v, s, &vd)) return -1;
+            }
+            memcpy(x, veil_verifier_output(v, s), sizeof(float) * dim);
+        }
+        veil_head(M, x, lg);
+        toks[pos + 1] = veil_argmax(lg, M->cfg.vocab_size);
+    }
+    return 0;
+}
+
+static void make_nodes(node rep[NSH][2], node spare[NSH], const char *bad_mode)
+{
+    static const char *names[NSH][2] = {{"n1", "n2"}, {"n3", "n4"}};
+    static const char *spares[NSH] = {"s1", "s2"};
+    for (int s = 0; s < NSH; s++) {
+        for (int r = 0; r < 3; r++) {
+            node *n = r < 2 ? &rep[s][r] : &spare[s];
+            n->name = r < 2 ? names[s][r] : spares[s];
+            veil_adv_mode m = {.kind = VEIL_ADV_HONEST};
+            if (strcmp(n->name, "n3") == 0) veil_adv_parse(bad_mode, &m);
+            veil_adv_new(&M->cfg, BOUNDS[s], BOUNDS[s + 1], M->layers + BOUNDS[s], STEPS, &m, 9, &n->a);
+        }
+    }
+}
+
+static void free_nodes(node rep[NSH][2], node spare[NSH])
+{
+    for (int s = 0; s < NSH; s++) {
+        veil_adv_free(rep[s][0].a);
+        veil_adv_free(rep[s][1].a);
+        veil_adv_free(spare[s].a);
+    }
+}
+
+static void reference(int *toks)
+{
+    veil_shard *s;
+    veil_model_shard(M, 0, 5, STEPS, &s);
+    float x[64], lg[512];
+    toks[0] = 1;
+    for (int p = 0; p + 1 < STEPS; p++) {
+        veil_embed(M, toks[p], x);
+        veil_shard_forward(s, p, x);
+        veil_head(M, x, lg);
+        toks[p + 1] = veil_argmax(lg, M->cfg.vocab_size);
+    }
+    veil_shard_free(s);
+}
+
+/* same_text: every token replicated, so the accepted text must be the honest
+ * one; with sample:P unchecked tokens of an active cheater are not. */
+static void run_mode(const char *bad, const char *verify, int want_flags, int same_text,
+                     const int *ref)
+{
+    char dbpath[512], flagpath[512];
+    snprintf(dbpath, sizeof dbpath, "%s/ledger-%s-%s.db", test_tmpdir(), bad, verify);
+    snprintf(flagpath, sizeof flagpath, "%s/flags-%s-%s.txt", test_tmpdir(), bad, verify);
+    veil_verifier_opts o = veil_verifier_defaults();
+    CHECK(veil_verify_parse(verify, &o.mode) == 0);
+    CHECK(veil_ledger_open(dbpath, &o.ledger) == 0);
+    o.flag_out = fopen(flagpath, "w");
+    veil_verifier *v;
+    CHECK(veil_verifier_new(&o, NSH, M->cfg.dim, &v) == 0);
+    node rep[NSH][2], spare[NSH];
+    make_nodes(rep, spare, bad);
+    int toks[STEPS], reexec = 0;
+    CHECKF(generate(v, rep, spare, toks, &reexec) == 0, "%s: %s", bad, veil_last_error());
+    CHECKF(!same_text || memcmp(toks, ref, sizeof toks) == 0,
+           "%s/%s: text differs from local generation", bad, verify);
+    int flags = veil_verifier_flag_count(v);
+    CHECKF(want_flags ? flags > 0 : flags == 0, "%s/%s: %d flags", bad, verify, flags);
+    veil_verifier_free(v);
+    free_nodes(rep, spare);
+    fclose(o.flag_out);
+    veil_node_rep r3, r4;
+    CHECK(veil_ledger_get(o.ledger, "n3", &r3) == 0 && veil_ledger_get(o.ledger, "n4", &r4) == 0);
+    CHECKF(r3.flagged == (want_flags != 0) && !r4.flagged, "%s: ledger n3 flagged %d", bad, r3.flagged);
+    CHECK(r4.agree > 0);
+    veil_ledger_close(o.ledger);
+    FILE *f = fopen(flagpath, "r");
+    char line[400] = "";
+    if (want_flags) {
+        CHECK(f && fgets(line, sizeof line, f));
+        CHECKF(strncmp(line, "node n3 flagged: ", 17) == 0, "flag line: %s", line);
+        CHECK(reexec > 0); /* R=2: every disagreement needed the spare */
+    }
+    if (f) fclose(f);
+}
+
+int main(void)
+{
+    const char *path = test_model_file("stories260K.bin");
+    if (!path) return test_skip("stories260K.bin not found (set VEIL_MODEL_DIR)");
+    if (veil_model_open(path, &M)) return test_skip(veil_last_error());
+    int ref[STEPS];
+    reference(ref);
+    run_mode("honest", "consensus", 0, 1, ref);
+    run_mode("honest", "sample:0.3", 0, 1, ref);
+    run_mode("skip-layer", "consensus", 1, 1, ref);
+    run_mode("random", "consensus", 1, 1, ref);
+    run_mode("lazy", "sample:0.5", 1, 0, ref);
+    run_mode("stale", "consensus", 1, 1, ref);
+    run_mode("noise:0.0016", "consensus", 1, 1, ref);
+    if (test_model_file("adversarial/stories260K-altered.bin"))
+        run_mode("wrong-model", "consensus", 1, 1, ref);
+    /* bad calls are refused, not crashes */
+    veil_verifier_opts o = veil_verifier_defaults();
+    veil_verifier *v;
+    CHECK(veil_verifier_new(&o, 0, 64, &v) != 0);
+    CHECK(veil_verifier_new(&o, 2, 64, &v) == 0);
+    veil_verdict vd;
+    float x[64] = {0};
+    CHECK(veil_verifier_add(v, 0, "a", x) != 0);       /* before begin */
+    CHECK(veil_verifier_decide(v, 5, &vd) != 0);       /* bad shard */
+    CHECK(veil_verifier_begin(v, 0, 3, 2, 0, 1) != 0); /* bad range */
+    CHECK(veil_verifier_begin(v, 0, 0, 2, 0, 1) == 0 && veil_verifier_decide(v, 0, &vd) != 0);
+    CHECK(veil_verifier_output(v, 0) == NULL);
+    veil_verifier_free(v);
+    veil_model_close(M);
+    return test_done();
+}
