@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Consensus verification: run bench_verify and put its tables under
+# "## Consensus verification cost" in docs/BENCHMARKS.md (called by run.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD:-build}
+models=${VEIL_MODEL_DIR:-../shared/models}
+doc=docs/BENCHMARKS.md
+out=$(mktemp)
+{
+  echo "Measured $(date -u +%Y-%m-%d) with \`$build/bench_verify $models\` (\`bench/run.sh verify\`);"
+  echo "local simulation, no network: R replicas of a shard are local shards, one of them"
+  echo "adversarial (\`veil_adv_*\`), decided by the same library calls the orchestrator makes."
+  echo
+  "$build/bench_verify" "$models"
+} > "$out"
+awk -v head="## Consensus verification cost" -v body="$out" '
+  $0 == head { print; print ""; while ((getline line < body) > 0) print line; print ""; skip = 1; next }
+  skip && /^## / { skip = 0 }
+  !skip { print }' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
+rm -f "$out"
