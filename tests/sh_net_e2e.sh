@@ -48,6 +48,12 @@ for k in "0@1" "1@17" "2@60" "1@40:--replicas 2"; do
   check grep -q "1 failover" "$work/demo.err"
 done
 
+# a hung node (SIGSTOP) is detected by the timeout and replaced
+"$bin" demo --nodes 3 -n 90 -i "The dog" -t 0.8 -s 77 --hang 1@25 --timeout 1500 \
+  >"$work/demo.txt" 2>"$work/demo.err"
+check same "$work/ref.txt" "$work/demo.txt"
+check grep -q "no result within 1500 ms" "$work/demo.err"
+
 # TLS 1.3 with mutual authentication on every hop (client->node, node->node)
 if (cd "$work" && "$bin" keygen -o nk && "$bin" keygen -o ck && "$bin" keygen -o bad) >/dev/null 2>&1; then
   printf '%s\n' "$work/ck.crt" "$work/nk.crt" >"$work/allow"

@@ -146,6 +146,8 @@ static int h_relay(void *ctx, int after, int pos, int T, float *x)
     ((hook_log *)ctx)->relays++;
     return 0;
 }
+static int h_relay_at(void *ctx, int after) { return after == 0; }
+
 static int h_replica(void *ctx, int shard, int rep, int node, int pos, int T, const float *x)
 {
     hook_log *h = ctx;
@@ -168,7 +170,7 @@ static void test_seams(const veil_model *m)
     hook_log h = {.m = m};
     veil_orch_opts po = net_opts(&c, 3);
     po.split = 2;
-    po.hooks = (veil_orch_hooks){&h, h_plan, h_weights, h_egress, h_ingress, h_relay, NULL};
+    po.hooks = (veil_orch_hooks){&h, h_plan, h_weights, h_egress, h_ingress, h_relay, NULL, NULL};
     veil_orch *o;
     CHECK(veil_orch_new(m, &po, &o) == 0);
     CHECK(h.plans == 1 && h.n_shards == 3 && h.bounds[0] == 2 && h.bounds[3] == 8);
@@ -177,6 +179,15 @@ static void test_seams(const veil_model *m)
     CHECK(same_as_local(m, &b, 5, 3));
     CHECK(h.egress == 8 && h.ingress == 8);
     CHECK(h.relays == 2 * 4); /* between 3 shards, for the prefill and 3 steps */
+    veil_orch_free(o);
+
+    /* relay only after shard 0: shards 1 and 2 still forward node to node */
+    h.relays = 0;
+    po.hooks.relay_at = h_relay_at;
+    CHECK(veil_orch_new(m, &po, &o) == 0);
+    b = veil_orch_backend(o);
+    CHECK(same_as_local(m, &b, 5, 3));
+    CHECK(h.relays == 4);
     veil_orch_free(o);
 
     /* replicas: 2 shards x 2 replicas on 4 nodes, every replica computes */
@@ -203,6 +214,15 @@ static void test_seams(const veil_model *m)
     int f, l, node;
     veil_orch_shard(o, 1, &f, &l, &node);
     CHECK(node == 3 && veil_orch_failovers(o) >= 1);
+    /* node 1 comes back on its port and rejoins when node 3 fails next */
+    int port1 = atoi(strchr(c.addr[1], ':') + 1);
+    veil_node_opts no = {.port = port1, .name = "n1-again", .quiet = 1};
+    CHECK(veil_node_start(&no, &c.node[1]) == 0);
+    veil_node_stop(c.node[3]);
+    c.node[3] = NULL;
+    CHECK(same_as_local(m, &b, 3, 3));
+    veil_orch_shard(o, 1, &f, &l, &node);
+    CHECK(node == 1 && veil_orch_failovers(o) >= 2);
     veil_orch_free(o);
     net_stop(&c);
 }

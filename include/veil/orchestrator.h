@@ -18,9 +18,9 @@
  * shard is active. The active replicas form a chain: the client sends a
  * FORWARD (T rows: the whole prompt in one frame when it fits) to the first
  * node, each node forwards to the next over its own connection, and the last
- * returns the RESULT on the client's connection. The chain is broken into
- * one stage per shard (each returning to the client) when a relay or
- * replica_result hook is set.
+ * returns the RESULT on the client's connection. The chain returns to the
+ * client between shards where a relay hook asks for it (relay_at), and after
+ * every shard when a replica_result hook is set.
  *
  * Failover. Every node connection is watched while a result is awaited:
  * EOF, an ERROR frame, a heartbeat (PING) unanswered for timeout_ms, or a
@@ -44,7 +44,8 @@
  *     leaving the client (after the local split layers): DP noise, SVE entry;
  *     ingress(pos,T,x) on the states coming back, before the head: SVE exit;
  *     relay(after_shard,pos,T,x) between shard s and s+1 when set (the chain
- *     then returns to the client after every shard): SVE re-encryption hops.
+ *     then returns to the client after every shard, or only after the shards
+ *     for which relay_at(s) says so): SVE re-encryption hops.
  *     The stored prefix is the egress output, so replays after failover do
  *     not call egress again; relay and ingress do run again on replayed
  *     positions (their output is discarded).
@@ -87,6 +88,10 @@ typedef struct {
      * non-zero aborts the forward with that error. */
     int (*replica_result)(void *ctx, int shard, int replica, int node, int pos, int T,
                           const float *x);
+    /* With relay: 1 if the chain returns to the client after shard s (SVE:
+     * veil_sve_hop_after); NULL = after every shard. Shards between two
+     * returns forward node to node. */
+    int (*relay_at)(void *ctx, int after_shard);
 } veil_orch_hooks;
 
 typedef struct {

@@ -50,6 +50,9 @@ static int pick_transport(cli_args *a, int default_plain, transport_choice *tc)
     if (!key) {
         if (!cli_has(a, "insecure") && !default_plain)
             return cli_usage_error(a, "choose --key NAME (TLS) or --insecure (plaintext)");
+        if (!default_plain)
+            fprintf(stderr, "veil: warning: --insecure: plaintext connections; anyone on the path "
+                            "can read and alter hidden states and weights\n");
         tc->t = *veil_transport_plain();
         return 0;
     }
@@ -175,19 +178,21 @@ static int pipeline_opts(cli_args *a, veil_orch_opts *po, veil_gen_opts *go)
 
 typedef struct {
     veil_backend inner;
-    int kill_node, kill_after, decode_calls;
+    int kill_node, kill_after, sig, decode_calls;
     pid_t *pids;
     int *killed;
 } kill_backend;
 
-/* The demo's --kill I@T: SIGKILL node I right before the T-th decode step. */
+/* The demo's --kill I@T (SIGKILL: a crash) and --hang I@T (SIGSTOP: a node
+ * that stops answering), sent right before the T-th decode step. */
 static int kill_forward(void *ctx, int pos, int T, float *x)
 {
     kill_backend *k = ctx;
     if (T == 1 && ++k->decode_calls == k->kill_after && k->kill_node >= 0 && !k->killed[k->kill_node]) {
-        fprintf(stderr, "veil demo: kill -9 node %d after %d tokens\n", k->kill_node, k->kill_after);
-        kill(k->pids[k->kill_node], SIGKILL);
-        waitpid(k->pids[k->kill_node], NULL, 0);
+        fprintf(stderr, "veil demo: %s node %d after %d tokens\n", k->sig == SIGKILL ? "kill -9" : "kill -STOP",
+                k->kill_node, k->kill_after);
+        kill(k->pids[k->kill_node], k->sig);
+        if (k->sig == SIGKILL) waitpid(k->pids[k->kill_node], NULL, 0);
         k->killed[k->kill_node] = 1;
     }
     return k->inner.forward(k->inner.ctx, pos, T, x);
@@ -290,6 +295,7 @@ static const cli_opt demo_opts[] = {
     SAMPLING_OPTS,
     PIPELINE_OPTS,
     {"kill", 0, "I@T", "SIGKILL node I (0-based) after T generated tokens"},
+    {"hang", 0, "I@T", "SIGSTOP node I after T tokens (detected by --timeout)"},
     {"capacities", 0, "C0,C1,...", "advertised capacity of each node (default all 1)"},
     {"verbose", 0, NULL, "show the nodes' own log lines"},
     {0},
@@ -327,24 +333,28 @@ static pid_t spawn_node(int i, const char *dir, const char *cap, int verbose, in
     return -1;
 }
 
-static int parse_kill(cli_args *a, int n, int *node, int *after)
+static int parse_kill(cli_args *a, int n, int *node, int *after, int *sig)
 {
-    const char *k = cli_get(a, "kill");
+    const char *k = cli_get(a, "kill"), *h = cli_get(a, "hang");
     *node = -1;
     *after = 0;
+    *sig = h ? SIGSTOP : SIGKILL;
+    if (k && h) return cli_usage_error(a, "--kill and --hang exclude each other");
+    if (h) k = h;
     if (!k) return 0;
-    if (sscanf(k, "%d@%d", node, after) != 2 || *node < 0 || *node >= n || *after < 1)
-        return cli_usage_error(a, "--kill wants I@T with 0 <= I < %d and T >= 1, got '%s'", n, k);
+    char end;
+    if (sscanf(k, "%d@%d%c", node, after, &end) != 2 || *node < 0 || *node >= n || *after < 1)
+        return cli_usage_error(a, "--%s wants I@T with 0 <= I < %d and T >= 1, got '%s'", h ? "hang" : "kill", n, k);
     return 0;
 }
 
 static int run_demo(cli_args *a)
 {
     long n;
-    int kill_node, kill_after;
+    int kill_node, kill_after, sig;
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
     if (cli_int(a, "nodes", 3, 1, 32, &n)) return CLI_USAGE;
-    int rc = parse_kill(a, (int)n, &kill_node, &kill_after);
+    int rc = parse_kill(a, (int)n, &kill_node, &kill_after, &sig);
     if (rc) return rc;
     char caps[32][32];
     const char *cl = cli_get(a, "capacities");
@@ -369,11 +379,13 @@ static int run_demo(cli_args *a)
     }
     if (started < n) rc = cli_fail("node %d did not start (run with --verbose to see why)", started);
     else {
-        kill_backend kb = {.kill_node = kill_node, .kill_after = kill_after, .pids = pids, .killed = killed};
+        kill_backend kb = {.kill_node = kill_node, .kill_after = kill_after, .sig = sig, .pids = pids,
+                           .killed = killed};
         rc = generate_remote(a, nodes, (int)n, veil_transport_plain(), &kb, 1);
     }
     for (int i = 0; i < started; i++) {
         if (!killed[i]) kill(pids[i], SIGTERM);
+        else if (sig == SIGSTOP) kill(pids[i], SIGKILL); /* a stopped node cannot act on SIGTERM */
         waitpid(pids[i], NULL, 0);
         char pf[64];
         snprintf(pf, sizeof pf, "%s/node%d.port", dir, i);

@@ -44,7 +44,7 @@ struct veil_orch {
     oshard *shards;
     int n_shards;
     veil_shard *local;
-    int dim, max_seq, max_T, staged, failovers;
+    int dim, max_seq, max_T, failovers;
     int broken; /* a node holding a session went down since the last rebuild */
     float *hist, *tmp, *rbuf;
     uint64_t sent, received, nonce;
@@ -155,24 +155,30 @@ static int node_rpc(veil_orch *o, int i, int type, uint64_t sid, const void *p, 
     return rc;
 }
 
+/* Dial and greet a node; the whole exchange is bounded by timeout_ms (a
+ * stopped process still completes TCP handshakes from its backlog). */
 static int node_connect(veil_orch *o, int i, int timeout_ms)
 {
     onode *n = &o->nodes[i];
     int rc = veil_dial(o->o.transport, n->host, n->port, timeout_ms, &n->s);
     if (rc) return rc;
-    veil_set_timeout(n->s.fd, o->o.timeout_ms);
-    n->up = 1;
     veil_msg_hello h = {VEIL_ROLE_CLIENT, ""};
     snprintf(h.name, sizeof h.name, "%s", o->o.name ? o->o.name : "client");
     uint8_t buf[VEIL_MSG_MAX_SMALL];
-    veil_frame f;
-    if ((rc = node_rpc(o, i, VEIL_MSG_HELLO, 0, buf, veil_msg_hello_encode(&h, buf), &f))) return rc;
-    rc = f.h.type == VEIL_MSG_CAPS ? veil_msg_caps_decode(f.payload, f.h.length, &n->caps)
-                                   : veil_fail(VEIL_EPROTO, "node %s answered HELLO with %s", n->addr,
-                                               veil_msg_name(f.h.type));
+    veil_frame f = {0};
+    rc = veil_frame_write(&n->s, VEIL_MSG_HELLO, 0, buf, veil_msg_hello_encode(&h, buf));
+    if (!rc) rc = veil_frame_read(&n->s, VEIL_MSG_MAX_SMALL, &f);
+    if (!rc) rc = f.h.type == VEIL_MSG_CAPS ? veil_msg_caps_decode(f.payload, f.h.length, &n->caps)
+                                            : veil_fail(VEIL_EPROTO, "node %s answered HELLO with %s",
+                                                        n->addr, veil_msg_name(f.h.type));
     veil_frame_free(&f);
-    if (rc) node_down(o, i, veil_last_error());
-    return rc;
+    if (rc) {
+        veil_stream_close(&n->s);
+        return veil_fail(rc, "node %s: %s", n->addr, veil_last_error());
+    }
+    veil_set_timeout(n->s.fd, o->o.timeout_ms);
+    n->up = 1;
+    return 0;
 }
 
 /* ---- provisioning ------------------------------------------------------------ */
@@ -365,6 +371,14 @@ static int ensure_placement(veil_orch *o)
     return 0;
 }
 
+/* Whether the chain returns to the client after shard s (a stage ends). */
+static int stage_ends(const veil_orch *o, int s)
+{
+    const veil_orch_hooks *hk = &o->o.hooks;
+    if (s == o->n_shards - 1 || hk->replica_result) return 1;
+    return hk->relay && (!hk->relay_at || hk->relay_at(hk->ctx, s));
+}
+
 static void close_sessions(veil_orch *o)
 {
     for (int s = 0; s < o->n_shards; s++)
@@ -399,7 +413,7 @@ static int build_sessions(veil_orch *o)
     int all = o->o.hooks.replica_result != NULL;
     for (int s = o->n_shards - 1; s >= 0; s--) {
         oshard *sh = &o->shards[s];
-        const oshard *nx = s + 1 < o->n_shards && !o->staged ? &o->shards[s + 1] : NULL;
+        const oshard *nx = stage_ends(o, s) ? NULL : &o->shards[s + 1];
         for (int r = 0; r < sh->n_rep; r++) {
             if (r != sh->active && !(all && sh->handle[r] && o->nodes[sh->rep[r]].up)) continue;
             int rc = open_session(o, s, r, nx ? &o->nodes[nx->rep[nx->active]] : NULL, nx ? nx->sid[nx->active] : 0);
@@ -493,8 +507,9 @@ static int run_chunk(veil_orch *o, int pos, int T, float *x)
     size_t len = 8 + (size_t)T * o->dim * 4;
     uint8_t *pay = malloc(len);
     if (!pay) return veil_fail(VEIL_ENOMEM, "out of memory");
-    int rc = 0, last = o->staged ? 0 : o->n_shards - 1;
-    for (int s = 0; s < o->n_shards && !rc; s = last + 1, last = s) {
+    int rc = 0;
+    for (int s = 0, last; s < o->n_shards && !rc; s = last + 1) {
+        for (last = s; !stage_ends(o, last);) last++;
         oshard *a = &o->shards[s], *z = &o->shards[last];
         want w[MAX_REP];
         int nw = 0;
@@ -550,13 +565,15 @@ static void ping_sync(veil_orch *o, int i)
 static int recover(veil_orch *o, int pos)
 {
     o->failovers++;
-    o->broken = 0;
     for (int i = 0; i < o->n_nodes; i++) {
+        int was_down = !o->nodes[i].up; /* down since an earlier failure: try a rejoin */
         if (o->nodes[i].up) ping_sync(o, i);
-        if (!o->nodes[i].up && !node_connect(o, i, 1000))
+        int t = o->o.timeout_ms < 1000 ? o->o.timeout_ms : 1000;
+        if (was_down && !node_connect(o, i, t))
             olog(o, "node %s (%s) rejoined as a spare", o->nodes[i].caps.name, o->nodes[i].addr);
         o->nodes[i].ping_out = 0;
     }
+    o->broken = 0;
     int rc = ensure_placement(o);
     if (!rc) rc = build_sessions(o);
     if (!rc && pos > 0) {
@@ -646,7 +663,6 @@ int veil_orch_new(const veil_model *m, const veil_orch_opts *opts, veil_orch **o
     o->dim = c->dim;
     o->max_seq = opts->max_seq > 0 && opts->max_seq < c->seq_len ? opts->max_seq : c->seq_len;
     o->max_T = o->max_seq;
-    o->staged = opts->hooks.relay || opts->hooks.replica_result;
     o->n_nodes = opts->n_nodes;
     o->nodes = calloc((size_t)o->n_nodes, sizeof *o->nodes);
     o->hist = malloc((size_t)o->max_seq * o->dim * sizeof(float));
