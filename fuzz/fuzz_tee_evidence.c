@@ -8,14 +8,30 @@
 #include <string.h>
 
 static veil_policy pol;
+static char auth_dir[64];
+
+/* The authority exists for the whole run; remove it at exit. */
+static void cleanup(void)
+{
+    static const char *const files[] = {"root.key", "root.crt", "platform.key", "platform.crt"};
+    char p[128];
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/a/%s", auth_dir, files[i]);
+        remove(p);
+    }
+    snprintf(p, sizeof p, "%s/a", auth_dir);
+    remove(p);
+    remove(auth_dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    char tmpl[] = "/tmp/veil-fuzz-authXXXXXX";
-    char *d = mkdtemp(tmpl);
-    char dir[64];
-    snprintf(dir, sizeof dir, "%s/a", d ? d : "/tmp");
-    if (!d || veil_sim_authority_init(dir) || veil_policy_sim(dir, &pol)) abort();
+    snprintf(auth_dir, sizeof auth_dir, "/tmp/veil-fuzz-authXXXXXX");
+    if (!mkdtemp(auth_dir)) abort();
+    atexit(cleanup);
+    char dir[80];
+    snprintf(dir, sizeof dir, "%s/a", auth_dir);
+    if (veil_sim_authority_init(dir) || veil_policy_sim(dir, &pol)) abort();
     return 0;
 }
 
