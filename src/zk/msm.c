@@ -22,13 +22,17 @@ typedef struct {
     unsigned bits;          /* every |scalar| < 2^bits */
 } msm_input;
 
+/* Windows 0..nwin-2 use signed digits (2^(c-1) buckets); the top window
+ * is unsigned (2^c buckets) and absorbs the last carry, so exactly
+ * ceil(bits / c) windows are needed: a 16-bit scalar with c = 8 takes two
+ * passes, not three. */
 static unsigned choose_window(size_t n, unsigned bits)
 {
     unsigned best = 1;
     double best_cost = 1e300;
-    for (unsigned c = 1; c <= 20; c++) {
-        double windows = (double)(bits / c + 1);
-        double cost = windows * ((double)n * 7.0 + (double)(1u << c) * 9.0 + c * 8.0);
+    for (unsigned c = 1; c <= 18; c++) {
+        double windows = (double)((bits + c - 1) / c), buckets = (double)(1u << c);
+        double cost = windows * ((double)n * 7.0 + buckets * 9.0 + c * 8.0) + buckets * 9.0;
         if (cost < best_cost) {
             best_cost = cost;
             best = c;
@@ -97,11 +101,11 @@ static int msm_chunk(veil_ge *out, const msm_input *in, size_t lo, size_t hi)
 {
     size_t m = hi - lo;
     unsigned c = choose_window(m, in->bits);
-    unsigned nwin = in->bits / c + 1;
-    size_t nb = (size_t)1 << (c - 1);
+    unsigned nwin = (in->bits + c - 1) / c;
+    size_t half = (size_t)1 << (c - 1), nb_top = (size_t)1 << c;
     uint64_t (*limbs)[4] = malloc(m * sizeof *limbs);
-    uint8_t *neg = malloc(m), *carry = calloc(m, 1), *used = malloc(nb);
-    veil_ge *buckets = malloc(nb * sizeof *buckets);
+    uint8_t *neg = malloc(m), *carry = calloc(m, 1), *used = malloc(nb_top);
+    veil_ge *buckets = malloc(nb_top * sizeof *buckets);
     veil_ge *wsum = malloc(nwin * sizeof *wsum);
     int rc = 0;
     if (!limbs || !neg || !carry || !used || !buckets || !wsum) {
@@ -118,10 +122,12 @@ static int msm_chunk(veil_ge *out, const msm_input *in, size_t lo, size_t hi)
     if (rc)
         goto done;
     for (unsigned w = 0; w < nwin; w++) {
+        int top = w == nwin - 1;
+        size_t nb = top ? nb_top : half;
         memset(used, 0, nb);
         for (size_t i = 0; i < m; i++) {
             int64_t d = (int64_t)bits_at(limbs[i], w * c, c) + carry[i];
-            carry[i] = d > (int64_t)nb;
+            carry[i] = !top && d > (int64_t)half;
             if (carry[i])
                 d -= (int64_t)1 << c;
             if (d == 0)
@@ -189,7 +195,8 @@ static int msm_run(veil_ge *r, const msm_input *in, int threads)
     if (in->n <= 4)
         return msm_small(r, in);
     int t = threads > 0 ? threads : omp_get_max_threads();
-    size_t min_chunk = 256;
+    /* a thread's share should be worth ~1 ms, or start-up costs dominate */
+    size_t min_chunk = 32768 / in->bits > 256 ? 32768 / in->bits : 256;
     if ((size_t)t > in->n / min_chunk)
         t = (int)(in->n / min_chunk);
     if (t < 1)
