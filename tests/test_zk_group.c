@@ -279,6 +279,32 @@ static void test_msm(void)
         }
     }
     CHECKF(bad == 0, "%d MSM mismatches", bad);
+    /* small scalars over enough points to split across threads: the
+     * 1-thread, 2-thread and full-width paths agree */
+    {
+        enum { BIG = 6000 };
+        veil_ge *bp = malloc(BIG * sizeof *bp), r1, r2, r3;
+        veil_ge_affine *ba = malloc(BIG * sizeof *ba);
+        int64_t *bv = malloc(BIG * sizeof *bv);
+        veil_fe *bk = malloc(BIG * sizeof *bk);
+        for (size_t i = 0; i < BIG; i++) {
+            bp[i] = pts[i % MAXN];
+            if (i >= MAXN)
+                veil_ge_dbl(&bp[i], &bp[i - MAXN]);
+        }
+        CHECK(veil_ge_prepare(ba, bp, BIG) == 0);
+        for (size_t i = 0; i < BIG; i++) {
+            uint16_t x;
+            rnd(&x, sizeof x);
+            bv[i] = (int16_t)x;
+            veil_fe_from_i64(&bk[i], bv[i]);
+        }
+        CHECK(veil_msm_i64(&r1, ba, bv, BIG, 1) == 0);
+        CHECK(veil_msm_i64(&r2, ba, bv, BIG, 2) == 0);
+        CHECK(veil_msm(&r3, ba, bk, BIG, 253, 2) == 0);
+        CHECK(same(&r1, &r2) && same(&r1, &r3));
+        free(bp); free(ba); free(bv); free(bk);
+    }
     /* a wrong bit bound is an error, not a wrong result */
     for (size_t i = 0; i < 300; i++)
         veil_fe_from_u64(&k[i], i == 150 ? 0x10000 : i);
