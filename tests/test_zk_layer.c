@@ -4,6 +4,7 @@
 
 #include "zk/layer_internal.h"
 #include "veil/qmodel.h"
+#include "veil/zk_layer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,23 +55,23 @@ static int mm_run(zc_ctx *z, const mm_witness *m)
     zc_map_range(mt, 0, 4);
     zc_lin_add(&R.lhs, ty, 65536, mt, 4);
     zc_lin_add(&R.lhs, tr, 1, mt, 4);
-    zc_fe_i64(&R.coef, 1);
-    R.nops = 2;
-    zc_lin_init(&R.op[0], 0);
+    R.nprod = 1;
+    zc_fe_i64(&R.prod[0].coef, 1);
+    R.prod[0].nops = 2;
+    zc_lin_init(&R.prod[0].op[0], 0);
     uint8_t mx5[5] = {0, 1, 4, 5, 6}, mw5[5] = {2, 3, 4, 5, 6};
-    zc_lin_add(&R.op[0], tx, 1, mx5, 5);
-    zc_lin_init(&R.op[1], 0);
-    zc_lin_add(&R.op[1], tw, 1, mw5, 5);
+    zc_lin_add(&R.prod[0].op[0], tx, 1, mx5, 5);
+    zc_lin_init(&R.prod[0].op[1], 0);
+    zc_lin_add(&R.prod[0].op[1], tw, 1, mw5, 5);
     if (zc_relation(z, &R)) return -1;
     zc_lookup lk;
     memset(&lk, 0, sizeof lk);
     lk.a = 4;
     lk.b = 16;
-    lk.identity = 1;
+    lk.ncols = 1;
     lk.idx = m->idx;
-    zc_lin_init(&lk.in, 0);
-    zc_lin_add(&lk.in, tr, 1, mt, 4);
-    zc_lin_init(&lk.out, 0);
+    zc_lin_init(&lk.col[0], 0);
+    zc_lin_add(&lk.col[0], tr, 1, mt, 4);
     if (zc_lookup_prove_verify(z, &lk)) return -1;
     return zc_finish(z);
 }
@@ -125,8 +126,52 @@ static void test_engine(void)
     veil_pedersen_gens_free(&pg);
 }
 
+/* ---- shard proofs on stories260K ----------------------------------------- */
+
+static void embed_rows(const veil_qmodel *q, const int *tok, int T, int32_t *x)
+{
+    for (int i = 0; i < T; i++)
+        veil_qembed(q, tok[i], x + (size_t)i * q->cfg.dim);
+}
+
+static void test_shard(const veil_model *m, const veil_qmodel *q)
+{
+    int T = 4, dim = m->cfg.dim, L = m->cfg.n_layers;
+    int tok[4] = {1, 403, 407, 261};
+    uint8_t key[32] = {7}, nonce[32] = {9};
+    int32_t *x = malloc(sizeof *x * T * dim), *y = malloc(sizeof *y * T * dim);
+    embed_rows(q, tok, T, x);
+    veil_zk_registry reg;
+    CHECKF(veil_zk_commit_model(m, q, &reg, NULL, NULL) == 0, "%s", veil_last_error());
+    veil_zk_shard_proof p;
+    double t0 = veil_now();
+    int rc = veil_zk_prove_shard(m, q, 0, L, T, x, key, nonce, &p, y);
+    CHECKF(rc == 0, "prove: %s", veil_last_error());
+    double t1 = veil_now();
+    rc = veil_zk_verify_shard(&reg, &p, nonce);
+    CHECKF(rc == 0, "verify: %s", veil_last_error());
+    printf("shard 0:%d T=%d: prove %.2f s, verify %.2f s, body %zu bytes\n", L, T, t1 - t0,
+           veil_now() - t1, p.body_len);
+    veil_zk_shard_proof_free(&p);
+    veil_zk_registry_free(&reg);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     test_engine();
+    const char *path = test_model_file("stories260K.bin");
+    if (!path) {
+        printf("stories260K.bin not found: shard tests skipped\n");
+        return test_done();
+    }
+    veil_model *m;
+    veil_qmodel *q;
+    CHECK(veil_model_open(path, &m) == 0);
+    CHECK(veil_qmodel_new(m, &q) == 0);
+    test_shard(m, q);
+    veil_qmodel_free(q);
+    veil_model_close(m);
     return test_done();
 }

@@ -269,6 +269,18 @@ static void term_point(const zc_term *tm, unsigned nv, const veil_fe *relpt, vei
     }
 }
 
+/* Leading coordinates fixed to constants select a slice of the tensor:
+ * returns their number and the slice's first entry. */
+static unsigned slice_prefix(const zc_term *tm, unsigned n, size_t *off)
+{
+    unsigned pre = 0;
+    size_t hi = 0;
+    while (pre < n && (tm->map[pre] == ZC_C0 || tm->map[pre] == ZC_C1))
+        hi = hi << 1 | (tm->map[pre++] == ZC_C1);
+    *off = hi << (n - pre);
+    return pre;
+}
+
 /* The form's value at a relation point: each committed tensor's value is
  * sent by the prover and becomes a claim; public ones are computed. */
 static int lin_eval(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, veil_fe *out)
@@ -280,7 +292,11 @@ static int lin_eval(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, veil_fe *o
         veil_fe pt[ZC_MAX_VARS], v, cv;
         term_point(tm, t->nvars, relpt, pt);
         int rc = 0;
-        if (z->prover || t->kind == ZC_PUBLIC) rc = veil_mle_eval(&v, t->f, t->nvars, pt);
+        if (z->prover || t->kind == ZC_PUBLIC) {
+            size_t off;
+            unsigned pre = slice_prefix(tm, t->nvars, &off);
+            rc = veil_mle_eval(&v, t->f + off, t->nvars - pre, pt + pre);
+        }
         if (!rc && t->kind == ZC_COMMITTED) {
             rc = zc_fe_io(z, "eval", &v);
             if (!rc) rc = add_claim(t, pt, &v);
@@ -301,9 +317,9 @@ static inline size_t bit_at(size_t x, unsigned nbits, unsigned pos)
 
 /* Tensor t with coordinates fixed where fixed[k] (values val[k]) and the
  * other coordinates kept in order: a table of 2^nfree entries (heap). */
-static veil_fe *partial_eval(const zc_tensor *t, const int *fixed, const veil_fe *val)
+static veil_fe *partial_eval(const veil_fe *f, unsigned n, const int *fixed, const veil_fe *val)
 {
-    unsigned n = t->nvars, perm[ZC_MAX_VARS], nf = 0;
+    unsigned perm[ZC_MAX_VARS], nf = 0;
     for (unsigned k = 0; k < n; k++)
         if (fixed[k]) perm[nf++] = k;
     unsigned nfixed = nf;
@@ -316,7 +332,7 @@ static veil_fe *partial_eval(const zc_tensor *t, const int *fixed, const veil_fe
         size_t src = 0;
         for (unsigned j = 0; j < n; j++)
             src |= bit_at(i, n, j) << (n - 1 - perm[j]);
-        g[i] = t->f[src];
+        g[i] = f[src];
     }
     size_t len = N;
     for (unsigned j = 0; j < nfixed; j++, len /= 2)
@@ -340,7 +356,9 @@ static veil_fe *op_table(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, const
         int fixed[ZC_MAX_VARS];
         veil_fe val[ZC_MAX_VARS];
         unsigned freepos[ZC_MAX_VARS], nfree = 0;
-        for (unsigned k = 0; k < t->nvars; k++) {
+        size_t off;
+        unsigned pre = slice_prefix(tm, t->nvars, &off);
+        for (unsigned k = pre; k < t->nvars; k++) {
             uint8_t m = tm->map[k];
             fixed[k] = m == ZC_C0 || m == ZC_C1 || vpos[m] == 0xFF;
             if (m == ZC_C0) veil_fe_zero(&val[k]);
@@ -348,7 +366,7 @@ static veil_fe *op_table(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, const
             else if (fixed[k]) val[k] = relpt[m];
             else freepos[nfree++] = vpos[m];
         }
-        veil_fe *g = partial_eval(t, fixed, val);
+        veil_fe *g = partial_eval(t->f + off, t->nvars - pre, fixed + pre, val + pre);
         if (!g) {
             free(out);
             return NULL;
@@ -374,81 +392,97 @@ static int lin_uses(const zc_lin *l, unsigned v)
     return 0;
 }
 
-/* Prover: the sum-check of coef * eq(r_shared, .) * prod ops over V. */
+/* Prover: the sum-check of eq(r_shared, .) * sum_p coef_p prod ops over V. */
 static int rel_sumcheck_prove(zc_ctx *z, const zc_rel *R, const veil_fe *rel, const uint8_t *vpos,
                               unsigned nV, unsigned deg, const veil_fe *eq_r, unsigned nshared,
                               veil_fe *rounds, veil_fe *rho)
 {
     veil_sc_poly p;
     veil_sc_poly_init(&p, nV);
-    veil_fe *tabs[4] = {0}, finals[4];
-    int ntab = 0, rc = 0;
-    for (int k = 0; k < R->nops && !rc; k++) {
-        tabs[ntab] = op_table(z, &R->op[k], rel, vpos, nV);
-        if (!tabs[ntab++]) rc = veil_fail(VEIL_ENOMEM, "out of memory (relation tables)");
-    }
-    if (!rc && nshared) {
-        /* eq(r_shared, x_shared) expanded over V: the shared variables are
-         * those A variables with a position in V, in increasing order */
-        size_t N = (size_t)1 << nV, M = (size_t)1 << nshared;
+    veil_fe *tabs[10] = {0}, finals[10];
+    int ntab = 0, rc = 0, eqi = -1;
+    size_t N = (size_t)1 << nV;
+    if (nshared) {
+        /* eq(r_shared, x_shared) expanded over V (shared variables first) */
+        size_t M = (size_t)1 << nshared;
         veil_fe *e = malloc(sizeof(veil_fe) * M);
         tabs[ntab] = malloc(sizeof(veil_fe) * N);
         if (!e || !tabs[ntab]) rc = veil_fail(VEIL_ENOMEM, "out of memory");
         if (!rc) {
             eq_table(e, eq_r, nshared);
-            for (size_t x = 0; x < N; x++) {
-                size_t ei = 0;
-                for (unsigned s = 0; s < nshared; s++)
-                    ei = ei << 1 | bit_at(x, nV, s); /* shared vars come first in V */
-                tabs[ntab][x] = e[ei];
-            }
+            for (size_t x = 0; x < N; x++)
+                tabs[ntab][x] = e[x >> (nV - nshared)];
         }
         free(e);
-        ntab++;
+        eqi = ntab++;
     }
+    for (int q = 0; q < R->nprod && !rc; q++) {
+        const zc_prod *pr = &R->prod[q];
+        veil_sc_term *tm = &p.term[q];
+        tm->coef = pr->coef;
+        tm->nf = 0;
+        if (eqi >= 0) tm->f[tm->nf++] = (uint8_t)eqi;
+        for (int k = 0; k < pr->nops && !rc; k++) {
+            tabs[ntab] = op_table(z, &pr->op[k], rel, vpos, nV);
+            if (!tabs[ntab]) rc = veil_fail(VEIL_ENOMEM, "out of memory (relation tables)");
+            tm->f[tm->nf++] = (uint8_t)ntab++;
+        }
+    }
+    p.nterms = (size_t)R->nprod;
     for (int k = 0; k < ntab && !rc; k++)
         if (veil_sc_add_table(&p, tabs[k]) < 0) rc = VEIL_ERANGE;
-    if (!rc) {
-        uint8_t f[4] = {0, 1, 2, 3};
-        p.term[0].coef = R->coef;
-        p.term[0].nf = (uint8_t)ntab;
-        memcpy(p.term[0].f, f, 4);
-        p.nterms = 1;
-        rc = veil_sc_prove(&z->tr, &p, deg, NULL, rounds, rho, finals);
-    }
+    if (!rc) rc = veil_sc_prove(&z->tr, &p, deg, NULL, rounds, rho, finals);
     for (int k = 0; k < ntab; k++)
         free(tabs[k]);
     return rc;
 }
 
+/* Which relation variables form V (the sum-check variables): the summed
+ * ones and the free ones used by two or more factors of one product. */
+static unsigned rel_vars(const zc_rel *R, const veil_fe *rel, uint8_t *vpos, veil_fe *eq_r,
+                         unsigned *nshared, unsigned *deg)
+{
+    unsigned nV = 0;
+    *nshared = 0;
+    *deg = 1;
+    memset(vpos, 0xFF, ZC_MAX_VARS);
+    for (unsigned v = 0; v < R->nA; v++) {
+        int shared = 0;
+        for (int q = 0; q < R->nprod; q++) {
+            int uses = 0;
+            for (int k = 0; k < R->prod[q].nops; k++)
+                uses += lin_uses(&R->prod[q].op[k], v);
+            shared |= uses >= 2;
+        }
+        if (shared) {
+            vpos[v] = (uint8_t)nV++;
+            eq_r[(*nshared)++] = rel[v];
+        }
+    }
+    for (unsigned v = R->nA; v < R->nA + R->nC; v++)
+        vpos[v] = (uint8_t)nV++;
+    for (int q = 0; q < R->nprod; q++) {
+        unsigned d = (unsigned)R->prod[q].nops + (*nshared ? 1 : 0);
+        if (d > *deg) *deg = d;
+    }
+    return nV;
+}
+
 int zc_relation(zc_ctx *z, const zc_rel *R)
 {
     unsigned N = R->nA + R->nC;
-    if (N > ZC_MAX_VARS || R->nops < 1 || R->nops > 3)
+    if (N > ZC_MAX_VARS || R->nprod < 1 || R->nprod > 3)
         return veil_fail(VEIL_ERANGE, "relation shape out of range");
-    veil_fe rel[ZC_MAX_VARS], rho[ZC_MAX_VARS], H, final, pt[ZC_MAX_VARS];
+    for (int q = 0; q < R->nprod; q++)
+        if (R->prod[q].nops < 1 || R->prod[q].nops > 3)
+            return veil_fail(VEIL_ERANGE, "relation product shape out of range");
+    veil_fe rel[ZC_MAX_VARS], rho[ZC_MAX_VARS], H, final, pt[ZC_MAX_VARS], eq_r[ZC_MAX_VARS];
     veil_transcript_absorb_u64(&z->tr, "rel-shape", (uint64_t)R->nA << 32 | R->nC);
     veil_transcript_challenges(&z->tr, "rel-rA", rel, R->nA);
     int rc = lin_eval(z, &R->lhs, rel, &H);
     if (rc) return rc;
-    /* V: the summed variables and the free ones shared by >= 2 factors;
-     * shared ones first (they carry the eq factor), then the summed ones */
     uint8_t vpos[ZC_MAX_VARS];
-    unsigned nV = 0, nshared = 0;
-    veil_fe eq_r[ZC_MAX_VARS];
-    memset(vpos, 0xFF, sizeof vpos);
-    for (unsigned v = 0; v < R->nA; v++) {
-        int uses = 0;
-        for (int k = 0; k < R->nops; k++)
-            uses += lin_uses(&R->op[k], v);
-        if (uses >= 2) {
-            vpos[v] = (uint8_t)nV++;
-            eq_r[nshared++] = rel[v];
-        }
-    }
-    for (unsigned v = R->nA; v < N; v++)
-        vpos[v] = (uint8_t)nV++;
-    unsigned deg = (unsigned)R->nops + (nshared ? 1 : 0);
+    unsigned nshared, deg, nV = rel_vars(R, rel, vpos, eq_r, &nshared, &deg);
     if (nV == 0) {
         final = H;
     } else {
@@ -462,31 +496,32 @@ int zc_relation(zc_ctx *z, const zc_rel *R)
             if (!rc && !veil_fe_eq(&first, &H))
                 rc = veil_fail(VEIL_EINVAL, "prover: witness violates a relation");
             if (!rc) rc = fes_io_raw(z, rounds, nr, "rounds");
+            /* the value g must take at rho: the last round polynomial at rho_n */
+            if (!rc)
+                veil_sc_interpolate(rounds + (nV - 1) * (deg + 1), deg, &rho[nV - 1], &final);
         } else {
             rc = fes_io_raw(z, rounds, nr, "rounds");
             if (!rc) rc = veil_sc_verify(&z->tr, nV, deg, &H, rounds, rho, &final);
-        }
-        if (z->prover && !rc) {
-            /* the value g must take at rho: the last round polynomial at rho_n */
-            veil_sc_interpolate(rounds + (nV - 1) * (deg + 1), deg, &rho[nV - 1], &final);
         }
         free(rounds);
         if (rc) return rc;
     }
     for (unsigned v = 0; v < N; v++)
         pt[v] = vpos[v] == 0xFF ? rel[v] : rho[vpos[v]];
-    veil_fe acc = R->coef, opv;
-    if (nshared) {
-        veil_fe e;
-        veil_mle_eq_eval(&e, eq_r, rho, nshared);
-        veil_fe_mul(&acc, &acc, &e);
+    veil_fe eqv, sum, opv, acc;
+    veil_fe_one(&eqv);
+    if (nshared) veil_mle_eq_eval(&eqv, eq_r, rho, nshared);
+    veil_fe_zero(&sum);
+    for (int q = 0; q < R->nprod; q++) {
+        veil_fe_mul(&acc, &R->prod[q].coef, &eqv);
+        for (int k = 0; k < R->prod[q].nops; k++) {
+            rc = lin_eval(z, &R->prod[q].op[k], pt, &opv);
+            if (rc) return rc;
+            veil_fe_mul(&acc, &acc, &opv);
+        }
+        veil_fe_add(&sum, &sum, &acc);
     }
-    for (int k = 0; k < R->nops; k++) {
-        rc = lin_eval(z, &R->op[k], pt, &opv);
-        if (rc) return rc;
-        veil_fe_mul(&acc, &acc, &opv);
-    }
-    if (!veil_fe_eq(&acc, &final))
+    if (!veil_fe_eq(&sum, &final))
         return veil_fail(z->prover ? VEIL_EINVAL : VEIL_EVERIFY,
                          "relation check failed at the sum-check point");
     return 0;
@@ -504,58 +539,59 @@ static veil_fe *lin_values(zc_ctx *z, const zc_lin *l, unsigned a)
     return op_table(z, l, NULL, vpos, a);
 }
 
-/* Public table column at point (identity: sum_k 2^(b-1-k) p_k). */
-static int column_at(const veil_fe *col, int identity, unsigned b, const veil_fe *p, veil_fe *out)
+/* Public table column at point (NULL: the identity 0..2^b-1). */
+static int column_at(const veil_fe *col, unsigned b, const veil_fe *p, veil_fe *out)
 {
-    if (identity) {
+    if (!col) {
         veil_mle_eval_identity(out, p, b);
         return 0;
     }
     return veil_mle_eval(out, col, b, p);
 }
 
-/* Prover: multiplicities m, S = in + alpha out, T, and the inverses. */
+/* acc += c^k * v */
+static void add_pow(veil_fe *acc, const veil_fe *ck, const veil_fe *v)
+{
+    veil_fe t;
+    veil_fe_mul(&t, ck, v);
+    veil_fe_add(acc, acc, &t);
+}
+
+/* Prover: S = sum_c alpha^c col_c, T likewise, and the inverses. */
 static int lookup_witness(zc_ctx *z, const zc_lookup *lk, const veil_fe *alpha,
-                          const veil_fe *beta, veil_fe *m, veil_fe *S, veil_fe *T, veil_fe *hS,
-                          veil_fe *hT)
+                          const veil_fe *beta, const veil_fe *m, veil_fe *S, veil_fe *T,
+                          veil_fe *hS, veil_fe *hT)
 {
     size_t n1 = (size_t)1 << lk->a, n2 = (size_t)1 << lk->b;
-    veil_fe *in = lin_values(z, &lk->in, lk->a);
-    veil_fe *out = lk->out.n ? lin_values(z, &lk->out, lk->a) : NULL;
-    int rc = !in || (lk->out.n && !out) ? veil_fail(VEIL_ENOMEM, "out of memory") : 0;
-    for (size_t i = 0; !rc && i < n1; i++) {
-        S[i] = in[i];
-        if (out) {
-            veil_fe t;
-            veil_fe_mul(&t, alpha, &out[i]);
-            veil_fe_add(&S[i], &S[i], &t);
+    veil_fe ck;
+    veil_fe_one(&ck);
+    memset(S, 0, sizeof *S * n1);
+    memset(T, 0, sizeof *T * n2);
+    for (int c = 0; c < lk->ncols; c++) {
+        veil_fe *v = lin_values(z, &lk->col[c], lk->a);
+        if (!v) return veil_fail(VEIL_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n1; i++)
+            add_pow(&S[i], &ck, &v[i]);
+        free(v);
+        for (size_t i = 0; i < n2; i++) {
+            veil_fe ti;
+            if (lk->tcol[c]) ti = lk->tcol[c][i];
+            else veil_fe_from_u64(&ti, i);
+            add_pow(&T[i], &ck, &ti);
         }
+        veil_fe_mul(&ck, &ck, alpha);
     }
-    for (size_t i = 0; !rc && i < n2; i++) {
-        if (lk->identity) veil_fe_from_u64(&T[i], i);
-        else T[i] = lk->tin[i];
-        if (lk->tout) {
-            veil_fe t;
-            veil_fe_mul(&t, alpha, &lk->tout[i]);
-            veil_fe_add(&T[i], &T[i], &t);
-        }
-    }
-    (void)m;
-    if (!rc) rc = veil_logup_inverses(beta, S, n1, T, m, n2, hS, hT);
-    free(in);
-    free(out);
-    return rc;
+    return veil_logup_inverses(beta, S, n1, T, m, n2, hS, hT);
 }
 
 int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
 {
-    if (lk->a > ZC_MAX_VARS || lk->b > ZC_MAX_VARS)
-        return veil_fail(VEIL_ERANGE, "lookup too large");
+    if (lk->a > ZC_MAX_VARS || lk->b > ZC_MAX_VARS || lk->ncols < 1 || lk->ncols > ZC_MAX_COLS)
+        return veil_fail(VEIL_ERANGE, "lookup shape out of range");
     size_t n1 = (size_t)1 << lk->a, n2 = (size_t)1 << lk->b;
     veil_transcript_absorb_u64(&z->tr, "lookup", (uint64_t)lk->a << 32 | lk->b);
     veil_fe *m = NULL, *S = NULL, *T = NULL, *hS = NULL, *hT = NULL, *rounds = NULL;
-    veil_fe alpha, beta, zero, final, T_at, v;
-    veil_fe_zero(&alpha);
+    veil_fe alpha, beta, zero, final, T_at, v, ck;
     veil_fe_zero(&zero);
     veil_logup_run lr;
     veil_logup_evals ev;
@@ -571,8 +607,11 @@ int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
         if (!rc) rc = veil_logup_mults(lk->idx, n1, m, n2);
     }
     tm = rc ? rc : zc_tensor_fe(z, lk->b, m, n2);
-    if (tm < 0) goto done;
-    if (lk->out.n) veil_transcript_challenge(&z->tr, "lookup-alpha", &alpha);
+    if (tm < 0) {
+        rc = tm;
+        goto done;
+    }
+    veil_transcript_challenge(&z->tr, "lookup-alpha", &alpha);
     veil_transcript_challenge(&z->tr, "lookup-beta", &beta);
     if (z->prover) rc = lookup_witness(z, lk, &alpha, &beta, m, S, T, hS, hT);
     if (rc) goto done;
@@ -587,7 +626,8 @@ int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
     lr.beta = beta;
     unsigned L = lk->a > lk->b ? lk->a : lk->b;
     if (L == 0) L = 1;
-    rounds = malloc(sizeof(veil_fe) * L * (VEIL_LOGUP_DEG + 1));
+    size_t nr = (size_t)L * (VEIL_LOGUP_DEG + 1);
+    rounds = malloc(sizeof(veil_fe) * nr);
     if (!rounds) {
         rc = veil_fail(VEIL_ENOMEM, "out of memory");
         goto done;
@@ -596,19 +636,19 @@ int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
         int saved = serial_begin();
         rc = veil_logup_prove_sc(&z->tr, &lr, S, hS, T, m, hT, NULL, rounds, &ev);
         serial_end(saved);
-        if (!rc) rc = fes_io_raw(z, rounds, (size_t)L * (VEIL_LOGUP_DEG + 1), "lookup rounds");
+        if (!rc) rc = fes_io_raw(z, rounds, nr, "lookup rounds");
         if (!rc) rc = fes_io_raw(z, &ev.S, 4, "lookup evals");
     } else {
-        rc = fes_io_raw(z, rounds, (size_t)L * (VEIL_LOGUP_DEG + 1), "lookup rounds");
+        rc = fes_io_raw(z, rounds, nr, "lookup rounds");
         if (!rc) rc = veil_logup_verify_sc(&z->tr, &lr, NULL, rounds, &final);
         if (!rc) rc = fes_io_raw(z, &ev.S, 4, "lookup evals");
         const veil_fe *pb = veil_logup_point_b(&lr);
-        if (!rc) rc = column_at(lk->tin, lk->identity, lk->b, pb, &T_at);
-        if (!rc && lk->tout) {
-            veil_fe o;
-            rc = veil_mle_eval(&o, lk->tout, lk->b, pb);
-            veil_fe_mul(&o, &o, &alpha);
-            veil_fe_add(&T_at, &T_at, &o);
+        veil_fe_zero(&T_at);
+        veil_fe_one(&ck);
+        for (int c = 0; !rc && c < lk->ncols; c++) {
+            rc = column_at(lk->tcol[c], lk->b, pb, &v);
+            add_pow(&T_at, &ck, &v);
+            veil_fe_mul(&ck, &ck, &alpha);
         }
         if (!rc) rc = veil_logup_final_check(&z->tr, &lr, &ev, &T_at, &zero, &final);
     }
@@ -617,15 +657,16 @@ int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
     rc = add_claim(&z->t[tm], pb, &ev.m);
     if (!rc) rc = add_claim(&z->t[ths], pa, &ev.hS);
     if (!rc) rc = add_claim(&z->t[tht], pb, &ev.hT);
-    /* S at point_a must be in + alpha out of the committed tensors */
-    if (!rc) rc = lin_eval(z, &lk->in, pa, &v);
-    if (!rc && lk->out.n) {
-        veil_fe o;
-        rc = lin_eval(z, &lk->out, pa, &o);
-        veil_fe_mul(&o, &o, &alpha);
-        veil_fe_add(&v, &v, &o);
+    /* S at point_a must be the combination of the committed columns */
+    veil_fe Sv;
+    veil_fe_zero(&Sv);
+    veil_fe_one(&ck);
+    for (int c = 0; !rc && c < lk->ncols; c++) {
+        rc = lin_eval(z, &lk->col[c], pa, &v);
+        add_pow(&Sv, &ck, &v);
+        veil_fe_mul(&ck, &ck, &alpha);
     }
-    if (!rc && !veil_fe_eq(&v, &ev.S))
+    if (!rc && !veil_fe_eq(&Sv, &ev.S))
         rc = veil_fail(z->prover ? VEIL_EINVAL : VEIL_EVERIFY, "lookup input does not match");
 done:
     free(m);

@@ -4,7 +4,7 @@
  * order), either committed (Hyrax, zk_commit.h) or public (the verifier
  * knows it, e.g. the RoPE table).  Statements are:
  *
- *  - relations  L[A] = coef * sum_C prod_k op_k[A, C]  where L and each op_k
+ *  - relations  L[A] = sum_C sum_p coef_p prod_k op_pk[A, C]  where L and op
  *    are linear forms over tensors (with a constant), every tensor's
  *    coordinates being mapped to relation variables (or fixed to 0/1, which
  *    slices a tensor).  This covers matrix products, reductions, elementwise
@@ -57,11 +57,16 @@ typedef struct {
 } zc_lin;
 
 typedef struct {
-    unsigned nA, nC; /* relation variables 0..nA-1 are free, nA..nA+nC-1 summed */
-    zc_lin lhs;
     veil_fe coef;
-    int nops;
+    int nops; /* 1..3 */
     zc_lin op[3];
+} zc_prod;
+
+typedef struct {
+    unsigned nA, nC; /* relation variables 0..nA-1 are free, nA..nA+nC-1 summed */
+    zc_lin lhs;      /* over the free variables */
+    int nprod;       /* 1..3 products */
+    zc_prod prod[3];
 } zc_rel;
 
 typedef struct {
@@ -98,15 +103,17 @@ void zc_map_range(uint8_t *dst, unsigned first, unsigned n);
 
 int zc_relation(zc_ctx *z, const zc_rel *r);
 
-/* Lookup of (in, out) pairs (out.n == 0: range check of in) over a = S's
- * variables, in a public table of 2^b rows.  idx (prover) gives the row of
- * each of the 2^a entries. */
+/* Lookup of tuples (col_0[x], .., col_{nc-1}[x]) in a public table of 2^b
+ * rows (nc = 1 with identity: a range check [0, 2^b)), x over the a
+ * variables of S.  idx (prover) gives the table row of each of the 2^a
+ * entries.  The columns are combined with powers of a challenge. */
+#define ZC_MAX_COLS 4
 typedef struct {
     unsigned a, b;
-    zc_lin in, out;
-    const veil_fe *tin, *tout; /* public columns (tout NULL: range/identity) */
-    int identity;              /* tin is the identity table 0..2^b-1 (may be NULL) */
-    const uint32_t *idx;       /* prover */
+    int ncols;
+    zc_lin col[ZC_MAX_COLS];
+    const veil_fe *tcol[ZC_MAX_COLS]; /* public columns; tcol[0] NULL = identity */
+    const uint32_t *idx;              /* prover */
 } zc_lookup;
 
 int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk);

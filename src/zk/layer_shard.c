@@ -1,0 +1,630 @@
+/* Shard proofs: the registry of weight commitments, the prover and verifier
+ * drivers over the circuit (layer_ops.c), and the proof wire format. */
+#include "layer_ops.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GENS_LABEL "veil/zk/layer/v1"
+#define GENS_N (1 << 12) /* columns: tensors up to 2^24 entries */
+#define PROOF_MAGIC "VZKS"
+#define REG_MAGIC "VZKR"
+
+static veil_pedersen_gens g_gens;
+static int g_gens_rc = -1;
+static pthread_once_t g_gens_once = PTHREAD_ONCE_INIT;
+
+static void gens_init(void) { g_gens_rc = veil_pedersen_gens_init(&g_gens, GENS_LABEL, GENS_N); }
+
+int veil_zk_layer_gens(const veil_config *c, const veil_pedersen_gens **out)
+{
+    (void)c;
+    pthread_once(&g_gens_once, gens_init);
+    *out = &g_gens;
+    return g_gens_rc ? veil_fail(VEIL_ENOMEM, "cannot build the proof generators") : 0;
+}
+
+/* ---- deterministic blindings ------------------------------------------------ */
+
+/* Row blindings from a 32-byte key: SHA-256(key | label | index | row | half). */
+static void derive_blinds(const uint8_t key[32], const char *label, uint32_t index, size_t rows,
+                          veil_fe *out)
+{
+    uint8_t buf[32 + 16 + 4 + 8 + 1], wide[64];
+    memset(buf, 0, sizeof buf);
+    memcpy(buf, key, 32);
+    strncpy((char *)buf + 32, label, 16);
+    memcpy(buf + 48, &index, 4);
+    for (size_t r = 0; r < rows; r++) {
+        uint64_t r64 = r;
+        memcpy(buf + 52, &r64, 8);
+        for (int h = 0; h < 2; h++) {
+            buf[60] = (uint8_t)h;
+            veil_sha256(buf, sizeof buf, wide + 32 * h);
+        }
+        veil_fe_from_wide(&out[r], wide);
+    }
+    veil_wipe(wide, sizeof wide);
+}
+
+/* Commit ints with the given (deterministic) row blindings: commit with
+ * fresh ones, then move each row by (want - got) H. */
+static int commit_blinded(veil_hyrax_commitment *cm, const int64_t *v, unsigned nvars,
+                          const veil_fe *want)
+{
+    const veil_pedersen_gens *pg;
+    int rc = veil_zk_layer_gens(NULL, &pg);
+    size_t rows = (size_t)1 << veil_hyrax_row_vars(nvars);
+    veil_fe *got = malloc(sizeof *got * rows);
+    if (!got) return veil_fail(VEIL_ENOMEM, "out of memory");
+    if (!rc) rc = veil_hyrax_commit_i64(cm, got, pg, v, (size_t)1 << nvars, nvars, 0);
+    for (size_t r = 0; !rc && r < rows; r++) {
+        veil_fe d;
+        veil_ge t;
+        veil_fe_sub(&d, &want[r], &got[r]);
+        veil_ge_mul(&t, &pg->h, &d);
+        veil_ge_add(&cm->c[r], &cm->c[r], &t);
+    }
+    veil_wipe(got, sizeof *got * rows);
+    free(got);
+    return rc;
+}
+
+static void weight_key(const veil_model *m, uint8_t key[32])
+{
+    uint8_t buf[64];
+    memcpy(buf, "veil/zk/weights/v1 key derivation", 32);
+    memcpy(buf + 32, m->sha256, 32);
+    veil_sha256(buf, sizeof buf, key);
+}
+
+/* The weight pool of layer l: values, commitment and blindings. */
+static int layer_commit(const veil_model *m, const veil_qmodel *q, int l, const zshape *s,
+                        zwlayout *wl, int64_t **vals, veil_hyrax_commitment *cm,
+                        veil_fe **blinds)
+{
+    zw_layout(s, P_W0, wl);
+    size_t rows = (size_t)1 << veil_hyrax_row_vars(wl->nvars);
+    uint8_t key[32];
+    weight_key(m, key);
+    *vals = zw_values(s, wl, &q->layers[l]);
+    *blinds = malloc(sizeof(veil_fe) * rows);
+    int rc = !*vals || !*blinds ? veil_fail(VEIL_ENOMEM, "out of memory") : 0;
+    if (!rc) derive_blinds(key, "weights", (uint32_t)l, rows, *blinds);
+    if (!rc) rc = commit_blinded(cm, *vals, wl->nvars, *blinds);
+    veil_wipe(key, sizeof key);
+    return rc;
+}
+
+/* ---- registry ------------------------------------------------------------- */
+
+int veil_zk_commit_model(const veil_model *m, const veil_qmodel *q, veil_zk_registry *out,
+                         void (*progress)(void *ctx, int done, int total), void *ctx)
+{
+    memset(out, 0, sizeof *out);
+    zshape s;
+    int rc = zshape_init(&s, &m->cfg, 1);
+    if (rc) return rc;
+    out->cfg = m->cfg;
+    memcpy(out->model_sha256, m->sha256, 32);
+    out->n_layers = m->cfg.n_layers;
+    out->layer = calloc(out->n_layers, sizeof *out->layer);
+    if (!out->layer) return veil_fail(VEIL_ENOMEM, "out of memory");
+    for (int l = 0; l < out->n_layers && !rc; l++) {
+        zwlayout wl;
+        int64_t *vals;
+        veil_fe *bl;
+        rc = layer_commit(m, q, l, &s, &wl, &vals, &out->layer[l], &bl);
+        if (bl) veil_wipe(bl, sizeof(veil_fe) << veil_hyrax_row_vars(wl.nvars));
+        free(vals);
+        free(bl);
+        if (!rc && progress) progress(ctx, l + 1, out->n_layers);
+    }
+    if (rc) veil_zk_registry_free(out);
+    return rc;
+}
+
+void veil_zk_registry_free(veil_zk_registry *r)
+{
+    if (!r) return;
+    for (int l = 0; r->layer && l < r->n_layers; l++)
+        veil_hyrax_commitment_free(&r->layer[l]);
+    free(r->layer);
+    memset(r, 0, sizeof *r);
+}
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); } /* little-endian hosts */
+static uint32_t get32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+int veil_zk_registry_write(const veil_zk_registry *r, const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return veil_fail(VEIL_EIO, "cannot write %s", path);
+    uint8_t hdr[4 + 4 * 8 + 32];
+    memcpy(hdr, REG_MAGIC, 4);
+    const veil_config *c = &r->cfg;
+    int vals[8] = {c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size,
+                   c->seq_len, c->shared_classifier};
+    for (int i = 0; i < 8; i++)
+        put32(hdr + 4 + 4 * i, (uint32_t)vals[i]);
+    memcpy(hdr + 36, r->model_sha256, 32);
+    int ok = fwrite(hdr, sizeof hdr, 1, f) == 1;
+    for (int l = 0; ok && l < r->n_layers; l++) {
+        size_t sz = veil_hyrax_commitment_size(r->layer[l].nvars), used;
+        uint8_t *b = malloc(sz);
+        ok = b && !veil_hyrax_commitment_write(&r->layer[l], b, sz, &used) &&
+             fwrite(b, used, 1, f) == 1;
+        free(b);
+    }
+    if (fclose(f) || !ok) return veil_fail(VEIL_EIO, "cannot write %s", path);
+    return 0;
+}
+
+static int read_file(const char *path, uint8_t **out, size_t *len, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return veil_fail(VEIL_EIO, "cannot open %s", path);
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *b = malloc(cap);
+    while (b) {
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (n < cap) break;
+        if (cap >= max) {
+            free(b);
+            fclose(f);
+            return veil_fail(VEIL_ERANGE, "%s is larger than %zu bytes", path, max);
+        }
+        uint8_t *nb = realloc(b, cap * 2);
+        if (!nb) free(b);
+        b = nb;
+        cap *= 2;
+    }
+    fclose(f);
+    if (!b) return veil_fail(VEIL_ENOMEM, "out of memory reading %s", path);
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+int veil_zk_registry_read(const char *path, veil_zk_registry *out)
+{
+    memset(out, 0, sizeof *out);
+    uint8_t *b = NULL;
+    size_t n = 0, pos = 68;
+    int rc = read_file(path, &b, &n, (size_t)1 << 30);
+    if (rc) return rc;
+    if (n < pos || memcmp(b, REG_MAGIC, 4)) {
+        free(b);
+        return veil_fail(VEIL_EINVAL, "%s is not a veil commitments file", path);
+    }
+    veil_config *c = &out->cfg;
+    int *f[8] = {&c->dim, &c->hidden_dim, &c->n_layers, &c->n_heads, &c->n_kv_heads,
+                 &c->vocab_size, &c->seq_len, &c->shared_classifier};
+    for (int i = 0; i < 8; i++)
+        *f[i] = (int)get32(b + 4 + 4 * i);
+    memcpy(out->model_sha256, b + 36, 32);
+    zshape s;
+    rc = zshape_init(&s, c, 1);
+    zwlayout wl;
+    if (!rc) zw_layout(&s, P_W0, &wl);
+    out->n_layers = c->n_layers;
+    if (!rc) out->layer = calloc(out->n_layers, sizeof *out->layer);
+    if (!rc && !out->layer) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+    for (int l = 0; !rc && l < out->n_layers; l++) {
+        size_t used;
+        rc = veil_hyrax_commitment_read(&out->layer[l], b + pos, n - pos, wl.nvars, &used);
+        pos += used;
+    }
+    if (!rc && pos != n) rc = veil_fail(VEIL_EINVAL, "trailing bytes in %s", path);
+    free(b);
+    if (rc) {
+        veil_zk_registry_free(out);
+        return veil_fail(rc, "bad commitments file %s: %s", path, veil_last_error());
+    }
+    return 0;
+}
+
+/* ---- the circuit driver (prover and verifier) --------------------------------- */
+
+typedef struct {
+    const zshape *s;
+    int first, last;
+    const uint8_t *nonce;
+    const veil_hyrax_commitment *wcm; /* last-first weight commitments */
+    const veil_hyrax_commitment *in_cm, *out_cm;
+    /* prover only */
+    int64_t **wvals;
+    veil_fe **wblinds;
+    const int32_t *x_in;
+    const veil_fe *in_bl, *out_bl;
+    int32_t *x_out;
+} zjob;
+
+static int public_tensors(zcirc *C, const zshape *s)
+{
+    size_t T = (size_t)1 << s->tb;
+    int half = s->hs / 2, jn = 1 << (s->sb - 1);
+    int64_t *cs = calloc(T * jn, sizeof *cs), *sn = calloc(T * jn, sizeof *sn);
+    int64_t *va = calloc(T * T, sizeof *va), *rm = calloc(T, sizeof *rm);
+    int rc = !cs || !sn || !va || !rm ? veil_fail(VEIL_ENOMEM, "out of memory") : 0;
+    for (size_t t = 0; !rc && t < T; t++) {
+        for (int j = 0; j < half; j++) {
+            int32_t c, sv;
+            veil_q_sincos((int)t, j, s->hs, &c, &sv);
+            cs[t * jn + j] = c;
+            sn[t * jn + j] = sv;
+        }
+        for (size_t tau = 0; tau <= t; tau++)
+            va[t * T + tau] = 1;
+        rm[t] = t < (size_t)s->T;
+    }
+    int ids[4] = {-1, -1, -1, -1};
+    if (!rc) ids[0] = zc_tensor_public(C->z, s->tb + s->sb - 1, cs, T * jn);
+    if (!rc) ids[1] = zc_tensor_public(C->z, s->tb + s->sb - 1, sn, T * jn);
+    if (!rc) ids[2] = zc_tensor_public(C->z, 2 * s->tb, va, T * T);
+    if (!rc) ids[3] = zc_tensor_public(C->z, s->tb, rm, T);
+    for (int i = 0; !rc && i < 4; i++)
+        if (ids[i] < 0) rc = ids[i];
+    if (!rc) {
+        C->tid[P_COS] = ids[0], C->tid[P_SIN] = ids[1], C->tid[P_VALID] = ids[2];
+        C->tid[P_ROWMASK] = ids[3];
+        C->nv[P_COS] = C->nv[P_SIN] = s->tb + s->sb - 1;
+        C->nv[P_VALID] = 2 * s->tb;
+        C->nv[P_ROWMASK] = s->tb;
+    }
+    free(cs);
+    free(sn);
+    free(va);
+    free(rm);
+    return rc;
+}
+
+/* The prover's witness of every layer. */
+static int shard_witness(zcirc *C, const zjob *J, zlayer *L, const zwlayout *wl)
+{
+    const zshape *s = J->s;
+    size_t T = (size_t)1 << s->tb;
+    int half = s->hs / 2;
+    for (int p = 0; p < P_XOUT + 1; p++) {
+        if (p > P_KH && p != P_XIN && p != P_XOUT) continue;
+        C->val[p] = calloc((size_t)1 << C->nv[p], sizeof(int64_t));
+        if (!C->val[p]) return veil_fail(VEIL_ENOMEM, "out of memory for the witness");
+    }
+    zk_pool_defaults(C);
+    for (size_t i = 0; i < (size_t)s->T * s->c.dim; i++)
+        C->val[P_XIN][(i / s->c.dim << s->db) + i % s->c.dim] = J->x_in[i];
+    int32_t *cs = malloc(sizeof *cs * T * half), *sn = malloc(sizeof *sn * T * half);
+    if (!cs || !sn) {
+        free(cs);
+        free(sn);
+        return veil_fail(VEIL_ENOMEM, "out of memory");
+    }
+    for (size_t t = 0; t < T; t++)
+        for (int j = 0; j < half; j++)
+            veil_q_sincos((int)t, j, s->hs, &cs[t * half + j], &sn[t * half + j]);
+    int32_t scale = veil_q_inv_sqrt_int(s->hs);
+    for (int li = 0; li < J->last - J->first; li++) {
+        C->wval[li] = J->wvals[li];
+        zk_witness_layer(C, &L[li], &wl[li], cs, sn, scale);
+    }
+    free(cs);
+    free(sn);
+    return 0;
+}
+
+static int shard_run(zc_ctx *z, const zjob *J)
+{
+    const zshape *s = J->s;
+    int nl = J->last - J->first, rc = 0;
+    zcirc *C = calloc(1, sizeof *C);
+    zlayer *L = calloc(nl, sizeof *L);
+    zwlayout *wl = calloc(nl, sizeof *wl);
+    if (!C || !L || !wl) {
+        rc = veil_fail(VEIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    C->z = z;
+    C->s = s;
+    C->prover = z->prover;
+    const veil_config *c = &s->c;
+    uint64_t shape[10] = {c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads,
+                          c->vocab_size, c->seq_len, J->first, J->last, s->T};
+    veil_transcript_absorb(&z->tr, "shape", shape, sizeof shape);
+    veil_transcript_absorb(&z->tr, "nonce", J->nonce, VEIL_ZK_NONCE_BYTES);
+    /* layout */
+    unsigned td = s->tb + s->db;
+    C->nv[P_XIN] = C->nv[P_XOUT] = td;
+    zv xin = {P_XIN, td, 0}, xout = {P_XOUT, td, 0};
+    for (int li = 0; li < nl; li++)
+        zk_alloc_layer(C, &L[li], li ? L[li - 1].xo : xin, li == nl - 1, xout);
+    for (int p = 0; p <= P_KH; p++)
+        C->nv[p] = veil_mle_log2(C->used[p] ? C->used[p] : 1);
+    for (int li = 0; li < nl; li++) {
+        zw_layout(s, P_W0 + li, &wl[li]);
+        C->nv[P_W0 + li] = wl[li].nvars;
+    }
+    if (z->prover) rc = shard_witness(C, J, L, wl);
+    /* commitments: weights, boundaries (external), pools, public tables */
+    for (int li = 0; !rc && li < nl; li++) {
+        int t = zc_tensor_i64(z, wl[li].nvars, z->prover ? J->wvals[li] : NULL,
+                              (size_t)1 << wl[li].nvars, &J->wcm[li],
+                              z->prover ? J->wblinds[li] : NULL);
+        if (t < 0) rc = t;
+        else C->tid[P_W0 + li] = t;
+    }
+    int bt[2] = {P_XIN, P_XOUT};
+    const veil_hyrax_commitment *bcm[2] = {J->in_cm, J->out_cm};
+    const veil_fe *bbl[2] = {J->in_bl, J->out_bl};
+    for (int i = 0; !rc && i < 2; i++) {
+        int t = zc_tensor_i64(z, td, z->prover ? C->val[bt[i]] : NULL, (size_t)1 << td, bcm[i],
+                              bbl[i]);
+        if (t < 0) rc = t;
+        else C->tid[bt[i]] = t;
+    }
+    for (int p = 0; !rc && p <= P_KH; p++) {
+        int t = zc_tensor_i64(z, C->nv[p], z->prover ? C->val[p] : NULL, (size_t)1 << C->nv[p],
+                              NULL, NULL);
+        if (t < 0) rc = t;
+        else C->tid[p] = t;
+    }
+    if (!rc) rc = public_tensors(C, s);
+    int32_t scale = veil_q_inv_sqrt_int(s->hs);
+    for (int li = 0; !rc && li < nl; li++)
+        rc = zk_relations_layer(C, &L[li], &wl[li], scale);
+    if (!rc) rc = zk_lookups(C);
+    if (!rc) rc = zc_finish(z);
+    if (!rc && z->prover && J->x_out)
+        for (size_t i = 0; i < (size_t)s->T * c->dim; i++)
+            J->x_out[i] = (int32_t)C->val[P_XOUT][(i / c->dim << s->db) + i % c->dim];
+done:
+    if (C)
+        for (int p = 0; p < P_NPOOLS; p++)
+            if (C->val[p]) {
+                veil_wipe(C->val[p], sizeof(int64_t) << C->nv[p]);
+                free(C->val[p]);
+            }
+    free(C);
+    free(L);
+    free(wl);
+    return rc;
+}
+
+/* ---- boundary commitments ------------------------------------------------------ */
+
+static int boundary(const zshape *s, const int32_t *x, const uint8_t key[32], int index,
+                    veil_hyrax_commitment *cm, veil_fe **blinds)
+{
+    unsigned td = s->tb + s->db;
+    size_t rows = (size_t)1 << veil_hyrax_row_vars(td);
+    int64_t *v = calloc((size_t)1 << td, sizeof *v);
+    *blinds = malloc(sizeof(veil_fe) * rows);
+    if (!v || !*blinds) {
+        free(v);
+        return veil_fail(VEIL_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < (size_t)s->T * s->c.dim; i++)
+        v[(i / s->c.dim << s->db) + i % s->c.dim] = x[i];
+    derive_blinds(key, "boundary", (uint32_t)index, rows, *blinds);
+    int rc = commit_blinded(cm, v, td, *blinds);
+    veil_wipe(v, sizeof *v << td);
+    free(v);
+    return rc;
+}
+
+static int commit_bytes(const veil_hyrax_commitment *cm, uint8_t **out, size_t *len)
+{
+    size_t sz = veil_hyrax_commitment_size(cm->nvars);
+    *out = malloc(sz);
+    if (!*out) return veil_fail(VEIL_ENOMEM, "out of memory");
+    return veil_hyrax_commitment_write(cm, *out, sz, len);
+}
+
+int veil_zk_boundary_commit(const veil_config *c, int T, const int32_t *x,
+                            const uint8_t session_key[VEIL_ZK_KEY_BYTES], int index,
+                            uint8_t **out, size_t *len)
+{
+    zshape s;
+    veil_hyrax_commitment cm = {0};
+    veil_fe *bl = NULL;
+    int rc = zshape_init(&s, c, T);
+    if (!rc) rc = boundary(&s, x, session_key, index, &cm, &bl);
+    if (!rc) rc = commit_bytes(&cm, out, len);
+    free(bl);
+    veil_hyrax_commitment_free(&cm);
+    return rc;
+}
+
+/* ---- prove / verify ------------------------------------------------------------ */
+
+int veil_zk_prove_shard(const veil_model *m, const veil_qmodel *q, int first, int last, int T,
+                        const int32_t *x_in, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
+                        const uint8_t nonce[VEIL_ZK_NONCE_BYTES], veil_zk_shard_proof *out,
+                        int32_t *x_out)
+{
+    memset(out, 0, sizeof *out);
+    zshape s;
+    int rc = zshape_init(&s, &m->cfg, T);
+    if (rc) return rc;
+    if (first < 0 || last > m->cfg.n_layers || first >= last)
+        return veil_fail(VEIL_ERANGE, "layer range %d:%d outside the model", first, last);
+    int nl = last - first;
+    const veil_pedersen_gens *pg;
+    rc = veil_zk_layer_gens(&m->cfg, &pg);
+    if (rc) return rc;
+    /* the output is needed for its commitment: run the integer shard once */
+    int32_t *y = malloc(sizeof *y * (size_t)T * m->cfg.dim);
+    veil_qshard *sh = NULL;
+    veil_hyrax_commitment *wcm = calloc(nl, sizeof *wcm), in_cm = {0}, out_cm = {0};
+    int64_t **wv = calloc(nl, sizeof *wv);
+    veil_fe **wb = calloc(nl, sizeof *wb), *in_bl = NULL, *out_bl = NULL;
+    if (!y || !wcm || !wv || !wb) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+    if (!rc) rc = veil_qmodel_shard(q, first, last, T, &sh);
+    if (!rc) {
+        memcpy(y, x_in, sizeof *y * (size_t)T * m->cfg.dim);
+        rc = veil_qshard_forward_batch(sh, 0, T, y);
+    }
+    for (int li = 0; !rc && li < nl; li++) {
+        zwlayout wl;
+        rc = layer_commit(m, q, first + li, &s, &wl, &wv[li], &wcm[li], &wb[li]);
+    }
+    if (!rc) rc = boundary(&s, x_in, session_key, first, &in_cm, &in_bl);
+    if (!rc) rc = boundary(&s, y, session_key, last, &out_cm, &out_bl);
+    zc_ctx z;
+    zc_init(&z, 1, pg, "veil/zk/shard/v1", NULL, 0);
+    int32_t *chk = rc ? NULL : malloc(sizeof *chk * (size_t)T * m->cfg.dim);
+    if (!rc && !chk) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+    zjob J = {&s, first, last, nonce, wcm, &in_cm, &out_cm, wv, wb, x_in, in_bl, out_bl, chk};
+    if (!rc) rc = shard_run(&z, &J);
+    /* the proof's output must be the forward pass's, bit for bit */
+    if (!rc && memcmp(chk, y, sizeof *y * (size_t)T * m->cfg.dim))
+        rc = veil_fail(VEIL_EINVAL, "prover: circuit output differs from the forward pass");
+    if (!rc) {
+        out->first = first, out->last = last, out->T = T;
+        memcpy(out->nonce, nonce, VEIL_ZK_NONCE_BYTES);
+        rc = commit_bytes(&in_cm, &out->in_commit, &out->commit_len);
+        if (!rc) rc = commit_bytes(&out_cm, &out->out_commit, &out->commit_len);
+        out->body = z.buf, out->body_len = z.len;
+        z.buf = NULL;
+    }
+    if (!rc && x_out) memcpy(x_out, y, sizeof *y * (size_t)T * m->cfg.dim);
+    zc_free(&z);
+    for (int li = 0; li < nl; li++) {
+        if (wcm) veil_hyrax_commitment_free(&wcm[li]);
+        if (wv) free(wv[li]);
+        if (wb) free(wb[li]);
+    }
+    veil_hyrax_commitment_free(&in_cm);
+    veil_hyrax_commitment_free(&out_cm);
+    free(wcm);
+    free(wv);
+    free(wb);
+    free(in_bl);
+    free(out_bl);
+    free(chk);
+    free(y);
+    veil_qshard_free(sh);
+    if (rc) veil_zk_shard_proof_free(out);
+    return rc;
+}
+
+int veil_zk_verify_shard(const veil_zk_registry *reg, const veil_zk_shard_proof *p,
+                         const uint8_t nonce[VEIL_ZK_NONCE_BYTES])
+{
+    zshape s;
+    int rc = zshape_init(&s, &reg->cfg, p->T);
+    if (rc) return veil_fail(VEIL_EVERIFY, "proof shape: %s", veil_last_error());
+    if (p->first < 0 || p->last > reg->n_layers || p->first >= p->last)
+        return veil_fail(VEIL_EVERIFY, "proof for layers %d:%d outside the registry", p->first,
+                         p->last);
+    if (!veil_ct_equal(p->nonce, nonce, VEIL_ZK_NONCE_BYTES))
+        return veil_fail(VEIL_EVERIFY, "proof is for another request (nonce differs)");
+    const veil_pedersen_gens *pg;
+    rc = veil_zk_layer_gens(&reg->cfg, &pg);
+    if (rc) return rc;
+    unsigned td = s.tb + s.db;
+    veil_hyrax_commitment in_cm = {0}, out_cm = {0};
+    size_t used;
+    rc = veil_hyrax_commitment_read(&in_cm, p->in_commit, p->commit_len, td, &used);
+    if (!rc && used != p->commit_len) rc = VEIL_EINVAL;
+    if (!rc) rc = veil_hyrax_commitment_read(&out_cm, p->out_commit, p->commit_len, td, &used);
+    if (!rc && used != p->commit_len) rc = VEIL_EINVAL;
+    if (rc) {
+        veil_hyrax_commitment_free(&in_cm);
+        veil_hyrax_commitment_free(&out_cm);
+        return veil_fail(VEIL_EVERIFY, "bad boundary commitment in proof");
+    }
+    zc_ctx z;
+    zc_init(&z, 0, pg, "veil/zk/shard/v1", p->body, p->body_len);
+    zjob J = {&s, p->first, p->last, nonce, reg->layer + p->first, &in_cm, &out_cm,
+              NULL, NULL, NULL, NULL, NULL, NULL};
+    rc = shard_run(&z, &J);
+    zc_free(&z);
+    veil_hyrax_commitment_free(&in_cm);
+    veil_hyrax_commitment_free(&out_cm);
+    if (rc) return veil_fail(VEIL_EVERIFY, "shard proof rejected: %s", veil_last_error());
+    return 0;
+}
+
+/* ---- wire format ------------------------------------------------------------------ */
+
+void veil_zk_shard_proof_free(veil_zk_shard_proof *p)
+{
+    if (!p) return;
+    free(p->in_commit);
+    free(p->out_commit);
+    free(p->body);
+    memset(p, 0, sizeof *p);
+}
+
+/* "VZKS" | u32 version 1 | u32 first | u32 last | u32 T | nonce[32] |
+ * u32 commit_len | in_commit | out_commit | u64 body_len | body */
+int veil_zk_shard_proof_write(const veil_zk_shard_proof *p, uint8_t **out, size_t *len)
+{
+    size_t n = 4 + 16 + 32 + 4 + 2 * p->commit_len + 8 + p->body_len;
+    uint8_t *b = malloc(n), *q = b;
+    if (!b) return veil_fail(VEIL_ENOMEM, "out of memory");
+    memcpy(q, PROOF_MAGIC, 4), q += 4;
+    uint32_t h[4] = {1, (uint32_t)p->first, (uint32_t)p->last, (uint32_t)p->T};
+    for (int i = 0; i < 4; i++, q += 4)
+        put32(q, h[i]);
+    memcpy(q, p->nonce, 32), q += 32;
+    put32(q, (uint32_t)p->commit_len), q += 4;
+    memcpy(q, p->in_commit, p->commit_len), q += p->commit_len;
+    memcpy(q, p->out_commit, p->commit_len), q += p->commit_len;
+    uint64_t bl = p->body_len;
+    memcpy(q, &bl, 8), q += 8;
+    memcpy(q, p->body, p->body_len);
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+int veil_zk_shard_proof_read(const uint8_t *in, size_t len, veil_zk_shard_proof *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len < 56 || memcmp(in, PROOF_MAGIC, 4) || get32(in + 4) != 1)
+        return veil_fail(VEIL_EINVAL, "not a veil shard proof (version 1)");
+    out->first = (int)get32(in + 8);
+    out->last = (int)get32(in + 12);
+    out->T = (int)get32(in + 16);
+    if (out->first < 0 || out->last <= out->first || out->last > VEIL_MAX_LAYERS || out->T < 1 ||
+        out->T > VEIL_ZK_MAX_T)
+        return veil_fail(VEIL_EINVAL, "shard proof header out of range");
+    memcpy(out->nonce, in + 20, 32);
+    size_t cl = get32(in + 52), pos = 56;
+    if (cl > len - pos || 2 * cl > len - pos || len - pos - 2 * cl < 8)
+        return veil_fail(VEIL_EINVAL, "shard proof truncated");
+    out->commit_len = cl;
+    out->in_commit = malloc(cl ? cl : 1);
+    out->out_commit = malloc(cl ? cl : 1);
+    if (!out->in_commit || !out->out_commit) {
+        veil_zk_shard_proof_free(out);
+        return veil_fail(VEIL_ENOMEM, "out of memory");
+    }
+    memcpy(out->in_commit, in + pos, cl);
+    memcpy(out->out_commit, in + pos + cl, cl);
+    pos += 2 * cl;
+    uint64_t bl;
+    memcpy(&bl, in + pos, 8);
+    pos += 8;
+    if (bl != len - pos) {
+        veil_zk_shard_proof_free(out);
+        return veil_fail(VEIL_EINVAL, "shard proof body length mismatch");
+    }
+    out->body_len = (size_t)bl;
+    out->body = malloc(bl ? bl : 1);
+    if (!out->body) {
+        veil_zk_shard_proof_free(out);
+        return veil_fail(VEIL_ENOMEM, "out of memory");
+    }
+    memcpy(out->body, in + pos, bl);
+    return 0;
+}
