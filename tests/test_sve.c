@@ -87,7 +87,8 @@ static void check_model(const char *name, const veil_model *m, veil_tokenizer *t
                 CHECKF(rel < 1e-4, "%s %s shards=%d hop=%d: logits rel diff %.3g", name,
                        veil_sve_variant_name(v), n, hop, rel);
                 veil_sve_local_free(l);
-                if (!tok) continue;
+                /* text: the extremes and one middle count keep the test fast */
+                if (!tok || (n != 1 && n != 2 && n != c->n_layers)) continue;
                 CHECK(veil_sve_local_new(m, v, n, hop, 0, &l) == 0);
                 sb = veil_sve_local_backend(l);
                 CHECK(gen_text(m, tok, &sb, stext) == 0);

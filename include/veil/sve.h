@@ -135,6 +135,62 @@ veil_backend veil_sve_local_backend(veil_sve_local *l);
 typedef void (*veil_sve_observer)(void *ctx, int shard, int pos, int T, const float *x);
 void veil_sve_local_set_observer(veil_sve_local *l, veil_sve_observer fn, void *ctx);
 
+/* ---- attacks on SVE (security evaluation) ------------------------------
+ * A node at depth K (0..n_layers: after layers 0..K-1) sees the residual
+ * states in its shard's basis.  veil_sve_observe runs tokens[0..T) through
+ * the transformed pipeline from position 0 and returns exactly those states
+ * (T x dim); K = 0 is what shard 0 receives. */
+int veil_sve_observe(veil_sve_local *l, const veil_model *m, const int *tokens, int T,
+                     int layer, float *out);
+/* Index of the shard whose node computes depth K (K = 0: shard 0). */
+int veil_sve_shard_of_depth(const veil_sve_keys *k, int layer);
+
+/* Known-weights attack: a node holding the transformed layer `xf` of a
+ * public model (plain weights `plain`) estimates the residual basis Q:
+ * w1' = P w1 diag(g) Q^T, so w1'^T w1' = Q (diag(g) w1^T w1 diag(g)) Q^T
+ * (the SwiGLU permutation cancels); both Gram matrices are diagonalised and
+ * the eigenvector signs fixed by matching sorted columns.  q_est: dim x dim. */
+int veil_sve_attack_known_weights(const veil_config *c, const veil_layer *plain,
+                                  const veil_layer *xf, double *q_est);
+/* Covariance attack under key reuse: n_obs observed states (one basis) and
+ * n_pub plain states of public text at the same depth; aligns the
+ * principal axes of both covariances (signs from the means, or the
+ * third moments where a mean projection is small). */
+int veil_sve_attack_covariance(int dim, const float *pub, long n_pub, const float *obs,
+                               long n_obs, double *q_est);
+/* x <- q_est^T x on T rows: the attacker's decoding (0 or VEIL_ENOMEM). */
+int veil_sve_attack_decode(int dim, const double *q_est, float *x, int T);
+/* Evaluation only (uses the secret): ||q_est - Q_s||_F / ||Q_s||_F. */
+double veil_sve_basis_error(const veil_sve_keys *k, int shard_idx, const double *q_est);
+
+/* ---- `veil attack invert --sve`: observation under a key policy ---------
+ * Requests (sequences) are observed one after the other through an SVE
+ * pipeline whose keys follow `policy`; the attacker's decoding `atk`
+ * (VEIL_SVE_ATK_NONE: attack the states as observed) is applied:
+ * KNOWN_WEIGHTS per key set at once from the layer the observing node holds,
+ * COVARIANCE in veil_sve_invert_finish, pooling every request of a key set
+ * and comparing with n_pub public sequences sampled from the model. */
+typedef enum {
+    VEIL_SVE_ATK_NONE = 0,
+    VEIL_SVE_ATK_KNOWN_WEIGHTS = 1,
+    VEIL_SVE_ATK_COVARIANCE = 2,
+} veil_sve_atk;
+int veil_sve_atk_parse(const char *s, veil_sve_atk *out); /* none|known-weights|covariance */
+const char *veil_sve_atk_name(veil_sve_atk a);
+
+typedef struct veil_sve_invert veil_sve_invert;
+int veil_sve_invert_new(const veil_model *m, veil_sve_variant v, const veil_sve_policy *policy,
+                        int hop, int layer, veil_sve_atk atk, veil_sve_invert **out);
+void veil_sve_invert_free(veil_sve_invert *s);
+/* Observe one request: rows row_start..row_start+T-1 of obs (x dim). */
+int veil_sve_invert_observe(veil_sve_invert *s, const int *tokens, int T, float *obs,
+                            long row_start);
+/* Apply the pooled decoding (covariance) to every observed row of obs. */
+int veil_sve_invert_finish(veil_sve_invert *s, float *obs);
+/* One line: variant, policy, key sets, attack and the attacker's mean basis
+ * error ||Q_est - Q||_F / ||Q||_F (1.41 ~ unrelated orthogonal matrices). */
+void veil_sve_invert_summary(const veil_sve_invert *s, char *buf, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,7 +20,9 @@
  * does not change the result. */
 static void mul_abt(const double *a, int ra, const double *b, int rb, int n, float *out)
 {
-#pragma omp parallel for schedule(static)
+    /* small products: a parallel region costs more than it saves */
+    int nt = (long)ra * rb * n < (1L << 20) ? 1 : veil_get_threads();
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int r = 0; r < ra; r++) {
         const double *ar = a + (size_t)r * n;
         for (int c = 0; c < rb; c++) {
