@@ -182,8 +182,10 @@ static void mask_round(const veil_sc_mask *m, unsigned i, const veil_fe *prefix,
 /* ---- prover rounds ---- */
 
 /* Accumulates, for every term and e = 0..deg, sum over x < half of
- * prod_j (f_j[x] + e (f_j[x+half] - f_j[x])) into acc[term*(deg+1)+e]. */
-static void round_terms(const veil_sc_poly *p, size_t half, unsigned deg, veil_fe *acc)
+ * prod_j (f_j[x] + e (f_j[x+half] - f_j[x])) into acc[term*(deg+1)+e];
+ * skip1: leave out e = 1 (the caller derives it from the running claim). */
+static void round_terms(const veil_sc_poly *p, size_t half, unsigned deg, int skip1,
+                        veil_fe *acc)
 {
     const size_t d1 = deg + 1, nt = p->nterms, ntab = p->ntables;
     for (size_t i = 0; i < nt * d1; i++)
@@ -208,6 +210,7 @@ static void round_terms(const veil_sc_poly *p, size_t half, unsigned deg, veil_f
                 const veil_sc_term *tm = &p->term[t];
                 if (tm->nf == 0) continue;
                 for (unsigned e = 0; e <= deg; e++) {
+                    if (e == 1 && skip1) continue;
                     veil_fe prod = val[tm->f[0]][e];
                     for (unsigned k = 1; k < tm->nf; k++)
                         veil_fe_mul(&prod, &prod, &val[tm->f[k]][e]);
@@ -221,10 +224,13 @@ static void round_terms(const veil_sc_poly *p, size_t half, unsigned deg, veil_f
     }
 }
 
+/* g = the round polynomial of the tables' part at 0..deg.  fclaim (the
+ * running claim of that part) non-NULL: g(1) = fclaim - g(0), one product
+ * evaluation per term and point saved. */
 static void round_poly(const veil_sc_poly *p, size_t half, unsigned deg, veil_fe *acc,
-                       veil_fe *g)
+                       const veil_fe *fclaim, veil_fe *g)
 {
-    round_terms(p, half, deg, acc);
+    round_terms(p, half, deg, fclaim != NULL, acc);
     veil_fe nhalf;
     veil_fe_from_u64(&nhalf, half);
     for (unsigned e = 0; e <= deg; e++)
@@ -240,6 +246,7 @@ static void round_poly(const veil_sc_poly *p, size_t half, unsigned deg, veil_fe
             veil_fe_add(&g[e], &g[e], &v);
         }
     }
+    if (fclaim) veil_fe_sub(&g[1], fclaim, &g[0]);
 }
 
 static void absorb_header(veil_transcript *t, unsigned nvars, unsigned deg)
@@ -291,13 +298,16 @@ int veil_sc_prove(veil_transcript *t, veil_sc_poly *p, unsigned deg, const veil_
         }
     }
     absorb_header(t, n, deg);
+    veil_fe fclaim, gf[VEIL_SC_MAX_DEG + 1];
     for (unsigned i = 0; i < n; i++) {
         size_t half = (size_t)1 << (n - 1 - i);
         veil_fe *g = rounds + (size_t)i * (deg + 1);
-        round_poly(p, half, deg, acc, g);
+        round_poly(p, half, deg, acc, i ? &fclaim : NULL, g);
+        memcpy(gf, g, (deg + 1) * sizeof *gf);
         if (mask) mask_round(mask, i, &prefix, &suffix, g);
         absorb_round(t, g, deg);
         veil_transcript_challenge(t, "sc-r", &r[i]);
+        veil_sc_interpolate(gf, deg, &r[i], &fclaim);
         for (size_t j = 0; j < p->ntables; j++)
             veil_mle_fold(p->tab[j], half * 2, &r[i]);
         if (mask) { /* move variable i from "free" to "bound" */
