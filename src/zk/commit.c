@@ -764,6 +764,38 @@ int veil_hyrax_prove(veil_ipa_proof *pf, veil_fe *v_out, veil_transcript *tr,
 
 /* ---- inner-product argument: verifier ------------------------------------------------------- */
 
+/* The verifier's side of the transcript: challenges x_j, their inverses
+ * and the final c. */
+static int ipa_replay(const veil_ipa_proof *pf, veil_transcript *tr, unsigned k, veil_fe *xs,
+                      veil_fe *xis, veil_fe *c)
+{
+    for (unsigned j = 0; j < k; j++) {
+        absorb_point(tr, "ipa/L", &pf->l[j]);
+        absorb_point(tr, "ipa/R", &pf->r[j]);
+        veil_transcript_challenge(tr, "ipa/x", &xs[j]);
+        if (veil_fe_is_zero(&xs[j]))
+            return veil_fail(VEIL_EVERIFY, "zero IPA challenge");
+    }
+    absorb_point(tr, "ipa/A", &pf->a);
+    veil_transcript_challenge(tr, "ipa/c", c);
+    veil_fe_batch_inv(xis, xs, k);
+    return 0;
+}
+
+/* s_i = prod_j x_j^(+1 or -1) by bit j of i counted from the top (round 0
+ * folds the top half), so that the folded generator is <s, G>. */
+static void ipa_s_vector(veil_fe *s, const veil_fe *xs, const veil_fe *xis, unsigned k)
+{
+    veil_fe_one(&s[0]);
+    for (unsigned j = 0; j < k; j++) {
+        size_t m = (size_t)1 << j;
+        for (size_t i = m; i-- > 0;) { /* in place, from the end */
+            veil_fe_mul(&s[2 * i + 1], &s[i], &xs[j]);
+            veil_fe_mul(&s[2 * i], &s[i], &xis[j]);
+        }
+    }
+}
+
 /* Checks the whole evaluation proof with one MSM:
  *   z1 <s, G> + z1 b_f x U + z2 H - A
  *     - c (sum L_i C_i + x C_v  [or x v U] + sum x_j^2 L_j + x_j^-2 R_j) == 0
@@ -796,16 +828,8 @@ static int hyrax_verify_any(const veil_ipa_proof *pf, veil_transcript *tr,
         return rc;
     if (!pok)
         return veil_fail(VEIL_EVERIFY, "Hyrax proof: the value commitment does not open over (U, H)");
-    for (unsigned j = 0; j < k; j++) {
-        absorb_point(tr, "ipa/L", &pf->l[j]);
-        absorb_point(tr, "ipa/R", &pf->r[j]);
-        veil_transcript_challenge(tr, "ipa/x", &xs[j]);
-        if (veil_fe_is_zero(&xs[j]))
-            return veil_fail(VEIL_EVERIFY, "zero IPA challenge");
-    }
-    absorb_point(tr, "ipa/A", &pf->a);
-    veil_transcript_challenge(tr, "ipa/c", &c);
-    veil_fe_batch_inv(xis, xs, k);
+    if (ipa_replay(pf, tr, k, xs, xis, &c) != 0)
+        return VEIL_EVERIFY;
 
     veil_ge *pts = malloc(total * sizeof *pts);
     veil_fe *sc = malloc(total * sizeof *sc);
@@ -814,15 +838,7 @@ static int hyrax_verify_any(const veil_ipa_proof *pf, veil_transcript *tr,
         free(sc);
         return veil_fail(VEIL_ENOMEM, "out of memory in Hyrax verifier");
     }
-    /* s in place in sc[0..cols) by doubling: index bits MSB = round 0 */
-    veil_fe_one(&sc[0]);
-    for (unsigned j = 0; j < k; j++) {
-        size_t m = (size_t)1 << j;
-        for (size_t i = m; i-- > 0;) {
-            veil_fe_mul(&sc[2 * i + 1], &sc[i], &xs[j]);
-            veil_fe_mul(&sc[2 * i], &sc[i], &xis[j]);
-        }
-    }
+    ipa_s_vector(sc, xs, xis, k);
     veil_fe bf, t, negc, one;
     inner(&bf, sc, R, cols);
     for (size_t i = 0; i < cols; i++)
