@@ -527,7 +527,8 @@ int veil_zksc_begin(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t
     if (!pf->rounds || veil_sc_mask_random(&st->mask, nvars, deg))
         return veil_fail(VEIL_ENOMEM, "sumcheck: out of memory");
     veil_fe_random(&st->r_mask);
-    rc = veil_pedersen_commit(&pf->c_mask, pg, st->mask.coef, d, &st->r_mask, 0);
+    /* masks have at most 1 + 30 * 4 entries: one thread beats a team */
+    rc = veil_pedersen_commit(&pf->c_mask, pg, st->mask.coef, d, &st->r_mask, 1);
     if (rc) return rc;
     veil_fe *y = malloc(d * sizeof *y);
     if (!y) return veil_fail(VEIL_ENOMEM, "sumcheck: out of memory");
@@ -561,7 +562,7 @@ int veil_zksc_end(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t,
     veil_fe_mul(&r_t, &st->s_pr, &lambda);
     veil_fe_add(&r_t, &r_t, &st->s_sum);
     rc = veil_open_prove(&pf->open, t, pg, &pf->c_mask, &c_t, st->mask.coef, d, &st->r_mask, y,
-                         &r_t, 0);
+                         &r_t, 1);
     free(y);
     veil_wipe(&pr, sizeof pr);
     veil_wipe(&r_t, sizeof r_t);
@@ -612,7 +613,7 @@ int veil_zksc_verify_end(const veil_zksc_proof *pf, veil_transcript *t,
     veil_ge c_t, tmp;
     veil_ge_mul(&tmp, &pf->c_pr, &lambda);
     veil_ge_add(&c_t, &pf->c_sum, &tmp);
-    rc = veil_open_verify(&pf->open, t, pg, &pf->c_mask, &c_t, y, d, 0);
+    rc = veil_open_verify(&pf->open, t, pg, &pf->c_mask, &c_t, y, d, 1);
     free(y);
     if (rc) return refail(VEIL_EVERIFY, "sumcheck mask opening");
     return 0;
