@@ -114,6 +114,9 @@ static void test_open(void)
                                   pub ? NULL : &in.rt, 1) == 0);
             CHECK(open_check(&pf, &in, "test/open") == 0);
             CHECK(open_check(&pf, &in, "test/other") == VEIL_EVERIFY);
+            veil_transcript_init(&tr, "test/open");
+            veil_transcript_absorb(&tr, "extra", "x", 1);
+            CHECK(veil_open_verify(&pf, &tr, &PG, &in.cs, &in.ct, in.y, d, 1) == VEIL_EVERIFY);
 
             /* every proof element altered */
             int accepted = 0;
@@ -272,6 +275,11 @@ static void test_hyrax_instance(unsigned nvars, size_t len, int ints, int commit
         accepted += hy_check(&m, &cm, point, committed ? &cvbad : NULL, &vbad) == 0;
         tab[0] = keep;
     }
+    /* a verifier transcript that absorbed something else first */
+    veil_transcript_init(&tr, "test/hyrax");
+    veil_transcript_absorb(&tr, "extra", "x", 1);
+    accepted += (cvp ? veil_hyrax_verify(&pf, &tr, &PG, &cm, point, cvp, 1)
+                     : veil_hyrax_verify_public(&pf, &tr, &PG, &cm, point, &v, 1)) == 0;
     CHECKF(accepted == 0, "n=%u: %d altered Hyrax proofs accepted", nvars, accepted);
 
     /* serialization of the proof and of the commitment */
