@@ -375,9 +375,58 @@ static int zk_relu_case(unsigned a, unsigned Q, int cheat, int tamper)
     return ok;
 }
 
+/* A two-column function table: pairs (x, f(x)) with f(x) = 3x^2 + 1 mod 97,
+ * looked up as S = X + alpha Y against T = TX + alpha TY; cheat = 1 puts a
+ * wrong f value in Y. */
+static int zk_function_case(int cheat)
+{
+    const unsigned a = 5, b = 6;
+    size_t n1 = (size_t)1 << a, n2 = (size_t)1 << b;
+    veil_pedersen_gens pg;
+    CHECK(veil_pedersen_gens_init(&pg, "test/fn", veil_lookup_gens_needed(a, b)) == 0);
+    veil_fe X[32], Y[32], TX[64], TY[64], T[64], alpha, t;
+    uint32_t idx[32];
+    for (size_t i = 0; i < n2; i++) {
+        veil_fe_from_u64(&TX[i], i);
+        veil_fe_from_u64(&TY[i], (3 * i * i + 1) % 97);
+    }
+    for (size_t j = 0; j < n1; j++) {
+        idx[j] = rnd32() % (uint32_t)n2;
+        X[j] = TX[idx[j]], Y[j] = TY[idx[j]];
+    }
+    if (cheat) veil_fe_add(&Y[3], &Y[3], &TX[1]);
+    veil_zk_vec vX, vY, vS;
+    CHECK(veil_zk_vec_commit(&vX, &pg, X, a, 0) == 0);
+    CHECK(veil_zk_vec_commit(&vY, &pg, Y, a, 0) == 0);
+    /* alpha after both column commitments (both sides) */
+    veil_transcript tp, tv;
+    veil_transcript_init(&tp, "test/fn");
+    veil_transcript_absorb(&tp, "cols", "X,Y", 3); /* stands in for absorbing vX, vY */
+    tv = tp;
+    veil_transcript_challenge(&tp, "alpha", &alpha);
+    for (size_t i = 0; i < n2; i++) {
+        veil_fe_mul(&t, &TY[i], &alpha);
+        veil_fe_add(&T[i], &TX[i], &t);
+    }
+    CHECK(veil_zk_vec_lincomb(&vS, &vX, &vY, &alpha) == 0);
+    veil_lookup_proof pf;
+    int ok = veil_lookup_prove(&pf, &tp, &pg, &vS, idx, T, b, 0) == 0;
+    veil_hyrax_commitment cS;
+    veil_transcript_challenge(&tv, "alpha", &alpha);
+    ok = ok && veil_hyrax_lincomb(&cS, &vX.cm, &vY.cm, &alpha) == 0;
+    ok = ok && veil_lookup_verify(&pf, &tv, &pg, &cS, T, b, 0) == 0;
+    veil_hyrax_commitment_free(&cS);
+    veil_lookup_proof_free(&pf);
+    veil_zk_vec_free(&vX), veil_zk_vec_free(&vY), veil_zk_vec_free(&vS);
+    veil_pedersen_gens_free(&pg);
+    return ok;
+}
+
 int main(void)
 {
     test_clear();
+    CHECK(zk_function_case(0));
+    CHECK(!zk_function_case(1));
     CHECK(zk_relu_case(3, 4, 0, 1));
     CHECK(zk_relu_case(6, 16, 0, 0));
     CHECK(!zk_relu_case(4, 8, 1, 0));

@@ -109,6 +109,15 @@ typedef struct {
 int veil_zk_vec_commit(veil_zk_vec *v, const veil_pedersen_gens *pg, const veil_fe *tab,
                        unsigned nvars, int threads);
 void veil_zk_vec_free(veil_zk_vec *v);
+/* out = X + alpha Y for two committed vectors of the same size: table,
+ * blindings and Hyrax rows combine linearly (commitments are additively
+ * homomorphic), so no new commitment is made.  For multi-column lookups:
+ * S = X + alpha Y against T = TX + alpha TY.  VEIL_EINVAL / VEIL_ENOMEM. */
+int veil_zk_vec_lincomb(veil_zk_vec *out, const veil_zk_vec *X, const veil_zk_vec *Y,
+                        const veil_fe *alpha);
+/* The verifier's side: cout = cX + alpha cY (allocates cout->c). */
+int veil_hyrax_lincomb(veil_hyrax_commitment *cout, const veil_hyrax_commitment *cX,
+                       const veil_hyrax_commitment *cY, const veil_fe *alpha);
 
 typedef struct {
     unsigned a, b;

@@ -211,6 +211,49 @@ void veil_zk_vec_free(veil_zk_vec *v)
     memset(v, 0, sizeof *v);
 }
 
+int veil_hyrax_lincomb(veil_hyrax_commitment *cout, const veil_hyrax_commitment *cX,
+                       const veil_hyrax_commitment *cY, const veil_fe *alpha)
+{
+    memset(cout, 0, sizeof *cout);
+    if (cX->nvars != cY->nvars || cX->rows != cY->rows || !cX->c || !cY->c)
+        return veil_fail(VEIL_EINVAL, "lookup: commitments of different shapes");
+    cout->c = malloc(cX->rows * sizeof *cout->c);
+    if (!cout->c) return veil_fail(VEIL_ENOMEM, "lookup: out of memory");
+    cout->nvars = cX->nvars, cout->rows = cX->rows, cout->cols = cX->cols;
+    for (size_t i = 0; i < cX->rows; i++) {
+        veil_ge t;
+        veil_ge_mul(&t, &cY->c[i], alpha);
+        veil_ge_add(&cout->c[i], &cX->c[i], &t);
+    }
+    return 0;
+}
+
+int veil_zk_vec_lincomb(veil_zk_vec *out, const veil_zk_vec *X, const veil_zk_vec *Y,
+                        const veil_fe *alpha)
+{
+    memset(out, 0, sizeof *out);
+    int rc = veil_hyrax_lincomb(&out->cm, &X->cm, &Y->cm, alpha);
+    if (rc) return rc;
+    size_t n = (size_t)1 << X->nvars, rows = X->cm.rows;
+    out->nvars = X->nvars;
+    out->tab = malloc(n * sizeof *out->tab);
+    out->blinds = malloc(rows * sizeof *out->blinds);
+    if (!out->tab || !out->blinds) {
+        veil_zk_vec_free(out);
+        return veil_fail(VEIL_ENOMEM, "lookup: out of memory");
+    }
+    veil_fe t;
+    for (size_t i = 0; i < n; i++) {
+        veil_fe_mul(&t, &Y->tab[i], alpha);
+        veil_fe_add(&out->tab[i], &X->tab[i], &t);
+    }
+    for (size_t i = 0; i < rows; i++) {
+        veil_fe_mul(&t, &Y->blinds[i], alpha);
+        veil_fe_add(&out->blinds[i], &X->blinds[i], &t);
+    }
+    return 0;
+}
+
 size_t veil_lookup_gens_needed(unsigned a, unsigned b)
 {
     unsigned L = a > b ? a : b;
