@@ -134,28 +134,121 @@ static void embed_rows(const veil_qmodel *q, const int *tok, int T, int32_t *x)
         veil_qembed(q, tok[i], x + (size_t)i * q->cfg.dim);
 }
 
+/* Serialize, flip, parse, verify: every outcome must be a clean rejection. */
+static int tampered_accepted(const veil_zk_registry *reg, const veil_zk_shard_proof *p,
+                             const uint8_t *nonce, size_t step)
+{
+    uint8_t *b;
+    size_t n;
+    int accepted = 0;
+    CHECK(veil_zk_shard_proof_write(p, &b, &n) == 0);
+    /* header, commitments, early, middle and late body bytes */
+    for (size_t i = 3; i < n; i += i < 200 ? 37 : step) {
+        b[i] ^= 0x20;
+        veil_zk_shard_proof q;
+        if (veil_zk_shard_proof_read(b, n, &q) == 0) {
+            accepted += veil_zk_verify_shard(reg, &q, nonce) == 0;
+            veil_zk_shard_proof_free(&q);
+        }
+        b[i] ^= 0x20;
+    }
+    free(b);
+    return accepted;
+}
+
 static void test_shard(const veil_model *m, const veil_qmodel *q)
 {
-    int T = 4, dim = m->cfg.dim, L = m->cfg.n_layers;
-    int tok[4] = {1, 403, 407, 261};
-    uint8_t key[32] = {7}, nonce[32] = {9};
+    int T = 3, dim = m->cfg.dim, L = m->cfg.n_layers, split = 2;
+    int tok[3] = {1, 403, 407}, swapped[3] = {1, 407, 403};
+    uint8_t key[32] = {7}, nonce[32] = {9}, nonce2[32] = {10};
     int32_t *x = malloc(sizeof *x * T * dim), *y = malloc(sizeof *y * T * dim);
+    int32_t *mid = malloc(sizeof *mid * T * dim), *ref = malloc(sizeof *ref * T * dim);
     embed_rows(q, tok, T, x);
-    veil_zk_registry reg;
+    veil_zk_registry reg, reg2;
     CHECKF(veil_zk_commit_model(m, q, &reg, NULL, NULL) == 0, "%s", veil_last_error());
-    veil_zk_shard_proof p;
+    /* the registry survives a file round trip */
+    char path[512];
+    snprintf(path, sizeof path, "%s/reg.bin", test_tmpdir());
+    CHECK(veil_zk_registry_write(&reg, path) == 0);
+    CHECKF(veil_zk_registry_read(path, &reg2) == 0, "%s", veil_last_error());
+    /* honest pipeline of two shards: each verifies and they chain */
+    veil_zk_shard_proof p1, p2;
     double t0 = veil_now();
-    int rc = veil_zk_prove_shard(m, q, 0, L, T, x, key, nonce, &p, y);
-    CHECKF(rc == 0, "prove: %s", veil_last_error());
+    CHECKF(veil_zk_prove_shard(m, q, 0, split, T, x, key, nonce, &p1, mid) == 0, "prove: %s",
+           veil_last_error());
+    CHECKF(veil_zk_prove_shard(m, q, split, L, T, mid, key, nonce, &p2, y) == 0, "prove: %s",
+           veil_last_error());
     double t1 = veil_now();
-    rc = veil_zk_verify_shard(&reg, &p, nonce);
-    CHECKF(rc == 0, "verify: %s", veil_last_error());
-    printf("shard 0:%d T=%d: prove %.2f s, verify %.2f s, body %zu bytes\n", L, T, t1 - t0,
-           veil_now() - t1, p.body_len);
-    veil_zk_shard_proof_free(&p);
+    CHECKF(veil_zk_verify_shard(&reg2, &p1, nonce) == 0, "verify: %s", veil_last_error());
+    CHECKF(veil_zk_verify_shard(&reg2, &p2, nonce) == 0, "verify: %s", veil_last_error());
+    printf("shards 0:%d + %d:%d, T=%d: prove %.2f s, verify %.2f s, proofs %zu + %zu bytes\n",
+           split, split, L, T, t1 - t0, (veil_now() - t1), p1.body_len, p2.body_len);
+    CHECK(veil_zk_shard_link(&p1, &p2) == 0);
+    /* the output is the integer forward pass's */
+    veil_qshard *sh;
+    CHECK(veil_qmodel_shard(q, 0, L, T, &sh) == 0);
+    memcpy(ref, x, sizeof *x * T * dim);
+    CHECK(veil_qshard_forward_batch(sh, 0, T, ref) == 0);
+    CHECK(memcmp(ref, y, sizeof *y * T * dim) == 0);
+    veil_qshard_free(sh);
+    /* the client's own commitments match the proofs' boundaries */
+    uint8_t *cin, *cout;
+    size_t lin, lout;
+    CHECK(veil_zk_boundary_commit(&m->cfg, T, x, key, 0, &cin, &lin) == 0);
+    CHECK(veil_zk_boundary_commit(&m->cfg, T, y, key, L, &cout, &lout) == 0);
+    CHECK(veil_zk_shard_input_is(&p1, cin, lin) == 0);
+    CHECK(veil_zk_shard_output_is(&p2, cout, lout) == 0);
+    /* reused proof: another request's nonce */
+    CHECK(veil_zk_verify_shard(&reg2, &p1, nonce2) != 0);
+    /* skipped layer: a proof of 0:1 presented as 0:2 */
+    veil_zk_shard_proof p3;
+    CHECK(veil_zk_prove_shard(m, q, 0, 1, T, x, key, nonce, &p3, mid) == 0);
+    CHECK(veil_zk_verify_shard(&reg2, &p3, nonce) == 0);
+    p3.last = 2;
+    CHECK(veil_zk_verify_shard(&reg2, &p3, nonce) != 0);
+    p3.last = 1;
+    CHECK(veil_zk_shard_link(&p3, &p2) != 0); /* and it does not chain into 2:L */
+    /* altered activation: the output commitment swapped for another value's */
+    int32_t *alt = malloc(sizeof *alt * T * dim);
+    memcpy(alt, mid, sizeof *alt * T * dim);
+    alt[5] += 1;
+    uint8_t *calt;
+    size_t lalt;
+    CHECK(veil_zk_boundary_commit(&m->cfg, T, alt, key, 1, &calt, &lalt) == 0);
+    memcpy(p3.out_commit, calt, lalt);
+    CHECK(veil_zk_verify_shard(&reg2, &p3, nonce) != 0);
+    /* reordered tokens: a valid proof, but not of the client's input */
+    veil_zk_shard_proof p4;
+    embed_rows(q, swapped, T, alt);
+    CHECK(veil_zk_prove_shard(m, q, 0, 1, T, alt, key, nonce, &p4, mid) == 0);
+    CHECK(veil_zk_verify_shard(&reg2, &p4, nonce) == 0);
+    CHECK(veil_zk_shard_input_is(&p4, cin, lin) != 0);
+    /* changed weight: a node running a model that differs in one weight */
+    veil_qmodel *bad;
+    CHECK(veil_qmodel_new(m, &bad) == 0);
+    ((int32_t *)bad->layers[0].w1)[17] += 1;
+    veil_zk_shard_proof p5;
+    CHECK(veil_zk_prove_shard(m, bad, 0, 1, T, x, key, nonce, &p5, mid) == 0);
+    CHECK(veil_zk_verify_shard(&reg2, &p5, nonce) != 0);
+    /* flipped bytes anywhere in a proof */
+    int acc = tampered_accepted(&reg2, &p3, nonce, 20011);
+    CHECKF(acc == 0, "%d tampered proofs accepted", acc);
+    veil_zk_shard_proof_free(&p1);
+    veil_zk_shard_proof_free(&p2);
+    veil_zk_shard_proof_free(&p3);
+    veil_zk_shard_proof_free(&p4);
+    veil_zk_shard_proof_free(&p5);
+    veil_qmodel_free(bad);
     veil_zk_registry_free(&reg);
+    veil_zk_registry_free(&reg2);
+    free(cin);
+    free(cout);
+    free(calt);
+    free(alt);
     free(x);
     free(y);
+    free(mid);
+    free(ref);
 }
 
 int main(void)

@@ -84,6 +84,15 @@ int veil_zk_boundary_commit(const veil_config *c, int T, const int32_t *x,
                             const uint8_t session_key[VEIL_ZK_KEY_BYTES], int boundary,
                             uint8_t **out, size_t *len);
 
+/* The pipeline link between consecutive shard proofs: a.last == b.first,
+ * same T and nonce, and a's output commitment is b's input commitment.
+ * 0 or VEIL_EVERIFY. */
+int veil_zk_shard_link(const veil_zk_shard_proof *a, const veil_zk_shard_proof *b);
+/* The proof's input commitment equals `expect` (e.g. the client's own
+ * commitment to the embedding rows it sent).  0 or VEIL_EVERIFY. */
+int veil_zk_shard_input_is(const veil_zk_shard_proof *p, const uint8_t *expect, size_t len);
+int veil_zk_shard_output_is(const veil_zk_shard_proof *p, const uint8_t *expect, size_t len);
+
 void veil_zk_shard_proof_free(veil_zk_shard_proof *p);
 int veil_zk_shard_proof_write(const veil_zk_shard_proof *p, uint8_t **out, size_t *len);
 /* Parses untrusted bytes (every length checked). */

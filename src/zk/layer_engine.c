@@ -703,10 +703,20 @@ static int batch_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, veil_fe *value)
         if (!W || !f || !e) rc = veil_fail(VEIL_ENOMEM, "out of memory");
         veil_fe_one(&gp);
         for (size_t j = 0; !rc && j < t->nclaims; j++) {
-            eq_table(e, t->pts + j * n, n);
-            for (size_t i = 0; i < N; i++) {
+            /* a claim on a slice (leading coordinates 0/1) has an eq table
+             * that vanishes outside the slice: fill only the slice */
+            const veil_fe *pj = t->pts + j * n;
+            unsigned pre = 0;
+            size_t hi = 0;
+            veil_fe one;
+            veil_fe_one(&one);
+            while (pre < n && (veil_fe_is_zero(&pj[pre]) || veil_fe_eq(&pj[pre], &one)))
+                hi = hi << 1 | !veil_fe_is_zero(&pj[pre++]);
+            size_t off = hi << (n - pre), len = (size_t)1 << (n - pre);
+            eq_table(e, pj + pre, n - pre);
+            for (size_t i = 0; i < len; i++) {
                 veil_fe_mul(&tmp, &gp, &e[i]);
-                veil_fe_add(&W[i], &W[i], &tmp);
+                veil_fe_add(&W[off + i], &W[off + i], &tmp);
             }
             veil_fe_mul(&gp, &gp, &gamma);
         }

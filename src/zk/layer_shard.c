@@ -553,6 +553,38 @@ int veil_zk_verify_shard(const veil_zk_registry *reg, const veil_zk_shard_proof 
     return 0;
 }
 
+int veil_zk_shard_link(const veil_zk_shard_proof *a, const veil_zk_shard_proof *b)
+{
+    if (a->last != b->first || a->T != b->T)
+        return veil_fail(VEIL_EVERIFY, "proofs %d:%d and %d:%d do not chain", a->first, a->last,
+                         b->first, b->last);
+    if (!veil_ct_equal(a->nonce, b->nonce, VEIL_ZK_NONCE_BYTES))
+        return veil_fail(VEIL_EVERIFY, "chained proofs answer different requests");
+    if (a->commit_len != b->commit_len ||
+        !veil_ct_equal(a->out_commit, b->in_commit, a->commit_len))
+        return veil_fail(VEIL_EVERIFY, "shard %d:%d output is not shard %d:%d input", a->first,
+                         a->last, b->first, b->last);
+    return 0;
+}
+
+static int commit_is(const uint8_t *have, size_t hl, const uint8_t *want, size_t wl,
+                     const char *what)
+{
+    if (hl != wl || !veil_ct_equal(have, want, hl))
+        return veil_fail(VEIL_EVERIFY, "the proof's %s commitment is not the expected one", what);
+    return 0;
+}
+
+int veil_zk_shard_input_is(const veil_zk_shard_proof *p, const uint8_t *expect, size_t len)
+{
+    return commit_is(p->in_commit, p->commit_len, expect, len, "input");
+}
+
+int veil_zk_shard_output_is(const veil_zk_shard_proof *p, const uint8_t *expect, size_t len)
+{
+    return commit_is(p->out_commit, p->commit_len, expect, len, "output");
+}
+
 /* ---- wire format ------------------------------------------------------------------ */
 
 void veil_zk_shard_proof_free(veil_zk_shard_proof *p)
