@@ -70,7 +70,8 @@ static void test_models_dir(const veil_model *m, veil_tokenizer *tk, const char 
     veil_backend b = veil_orch_backend(o);
     CHECK(net_generate(m, tk, &b, "Lily", 40, 0, 1, &got) == 0 && strcmp(got.buf, local.buf) == 0);
     veil_orch_free(o);
-    po.push_only = 1; /* the same nodes, weights pushed instead */
+    po.push_only = 1; /* weights pushed instead (one node: a range not held yet) */
+    po.n_nodes = 1;
     CHECK(veil_orch_new(m, &po, &o) == 0);
     veil_orch_bytes(o, &sent, &recv);
     CHECK(sent > weights);

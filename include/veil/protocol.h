@@ -154,6 +154,12 @@ void veil_msg_hidden_encode(int pos, int T, int dim, const float *x, uint8_t *ou
 int veil_msg_hidden_decode(const uint8_t *p, size_t n, int dim, int max_seq, int max_T,
                            int *pos, int *T, float *x);
 
+/* The same checks, but *x points at the floats inside p (no copy; p must
+ * be 4-byte aligned, as malloc'ed frame payloads are). Hidden states are
+ * processed in place in the frame buffer and sent on unchanged in size. */
+int veil_msg_hidden_view(uint8_t *p, size_t n, int dim, int max_seq, int max_T, int *pos, int *T,
+                         float **x);
+
 /* WEIGHTS payload: u64 offset then bytes (borrowed pointer into p). */
 int veil_msg_weights_decode(const uint8_t *p, size_t n, uint64_t *offset,
                             const uint8_t **data, size_t *len);

@@ -363,8 +363,9 @@ void veil_msg_hidden_encode(int pos, int T, int dim, const float *x, uint8_t *ou
     for (size_t i = 0; i < n; i++) p = wr_le(p, f32_bits(x[i]), 4);
 }
 
-int veil_msg_hidden_decode(const uint8_t *p, size_t n, int dim, int max_seq, int max_T,
-                           int *pos, int *T, float *x)
+/* The u32 pos, u32 T prefix, checked against the session's bounds and the
+ * exact payload length. */
+static int hidden_check(const uint8_t *p, size_t n, int dim, int max_seq, int max_T, int *pos, int *T)
 {
     rd r = {p, n, 0, 0};
     uint32_t ps = (uint32_t)rd_le(&r, 4), t = (uint32_t)rd_le(&r, 4);
@@ -372,13 +373,34 @@ int veil_msg_hidden_decode(const uint8_t *p, size_t n, int dim, int max_seq, int
     if (t == 0 || t > (uint32_t)max_T || ps >= (uint32_t)max_seq || t > (uint32_t)max_seq - ps)
         return veil_fail(VEIL_EPROTO, "hidden states for positions %u..%u+%u outside 0..%d (batch limit %d)",
                          ps, ps, t, max_seq, max_T);
-    size_t count = (size_t)t * (size_t)dim;
-    if (n - 8 != count * 4)
-        return veil_fail(VEIL_EPROTO, "hidden-state payload of %zu bytes, expected %zu", n - 8,
-                         count * 4);
-    for (size_t i = 0; i < count; i++) x[i] = bits_f32((uint32_t)rd_le(&r, 4));
+    size_t bytes = (size_t)t * (size_t)dim * 4;
+    if (n - 8 != bytes)
+        return veil_fail(VEIL_EPROTO, "hidden-state payload of %zu bytes, expected %zu", n - 8, bytes);
     *pos = (int)ps;
     *T = (int)t;
+    return 0;
+}
+
+int veil_msg_hidden_decode(const uint8_t *p, size_t n, int dim, int max_seq, int max_T,
+                           int *pos, int *T, float *x)
+{
+    int rc = hidden_check(p, n, dim, max_seq, max_T, pos, T);
+    if (rc) return rc;
+    size_t count = (size_t)*T * (size_t)dim;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *q = p + 8 + 4 * i;
+        x[i] = bits_f32((uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24);
+    }
+    return 0;
+}
+
+int veil_msg_hidden_view(uint8_t *p, size_t n, int dim, int max_seq, int max_T, int *pos, int *T,
+                         float **x)
+{
+    int rc = hidden_check(p, n, dim, max_seq, max_T, pos, T);
+    if (rc) return rc;
+    if ((uintptr_t)p % 4) return veil_fail(VEIL_EINVAL, "unaligned hidden-state buffer");
+    *x = (float *)(void *)(p + 8); /* little-endian host (checked at build): wire floats are host floats */
     return 0;
 }
 

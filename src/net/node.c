@@ -6,6 +6,8 @@
 #include "veil/node.h"
 
 #include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <openssl/rand.h>
 #include <poll.h>
@@ -65,7 +67,6 @@ typedef struct session {
     veil_shard *sh;
     pthread_mutex_t lock;
     int next_pos, max_seq, max_T;
-    float *x;
     int has_next;
     veil_stream out;
     uint64_t next_sid;
@@ -166,8 +167,6 @@ static void session_put_locked(veil_node *n, session *s)
     if (--s->refs) return;
     veil_shard_free(s->sh);
     if (s->has_next) veil_stream_close(&s->out);
-    if (s->x) veil_wipe(s->x, (size_t)s->max_T * s->rec->cfg.dim * sizeof(float));
-    free(s->x);
     pthread_mutex_destroy(&s->lock);
     shard_put_locked(n, s->rec);
     conn_put_locked(s->owner);
@@ -412,7 +411,6 @@ static int session_setup(conn *c, const veil_msg_open *m, session *s)
     s->max_T = (int)((n->o.max_frame - 8) / row);
     if (s->max_T > s->max_seq) s->max_T = s->max_seq;
     if (s->max_T < 1) return veil_fail(VEIL_ERANGE, "frame limit too small for one hidden state");
-    if (!(s->x = malloc(row * (size_t)s->max_T))) return veil_fail(VEIL_ENOMEM, "out of memory");
     int rc = veil_shard_new(cfg, s->rec->first, s->rec->last, s->rec->layers, s->max_seq, &s->sh);
     if (rc) return rc;
     if (m->host[0]) {
@@ -481,23 +479,23 @@ static int on_close(conn *c, const veil_frame *f)
     return 0;
 }
 
-/* Run the shard and pass the result on; the payload buffer is reused for
- * the outgoing frame (same size). Returns 1 for a reported, non-fatal error. */
+/* Run the shard on the states in place in the payload and pass the same
+ * buffer on. Returns 1 for a reported, non-fatal error. */
 static int session_forward(conn *c, session *s, veil_frame *f)
 {
     veil_node *n = c->node;
     int pos, T, dim = s->rec->cfg.dim;
-    int rc = veil_msg_hidden_decode(f->payload, f->h.length, dim, s->max_seq, s->max_T, &pos, &T, s->x);
+    float *x;
+    int rc = veil_msg_hidden_view(f->payload, f->h.length, dim, s->max_seq, s->max_T, &pos, &T, &x);
     if (rc) return rc;
     if (pos > s->next_pos)
         return veil_fail(VEIL_EPROTO, "FORWARD at position %d before position %d was seen", pos, s->next_pos);
     double t0 = veil_now();
-    if ((rc = veil_shard_forward_batch(s->sh, pos, T, s->x))) return rc;
+    if ((rc = veil_shard_forward_batch(s->sh, pos, T, x))) return rc;
     stat_add(n, &n->st.compute_ns, (uint64_t)((veil_now() - t0) * 1e9));
     stat_add(n, &n->st.tokens, (uint64_t)T);
     s->next_pos = pos + T;
     s->last_used = veil_now();
-    veil_msg_hidden_encode(pos, T, dim, s->x, f->payload);
     if (!s->has_next) {
         rc = send_frame(s->owner, VEIL_MSG_RESULT, s->id, f->payload, f->h.length);
         return rc ? 1 : 0; /* client gone: its reader cleans up */
@@ -675,6 +673,8 @@ static void accept_one(veil_node *n)
 {
     int fd = accept4(n->lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) return;
+    int one = 1; /* RESULT frames must not wait for Nagle + delayed ACK */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *c = calloc(1, sizeof *c);
     if (!c) {
         close(fd);
