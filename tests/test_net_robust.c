@@ -258,6 +258,33 @@ static void test_session_limit(void)
     net_stop(&c);
 }
 
+/* A connection that goes quiet is closed after the idle timeout; a limit
+ * below the frame header size is refused at once. */
+static void test_idle(void)
+{
+    net_cluster c = {0};
+    veil_node_opts no = {.idle_timeout_ms = 300, .max_frame = 8192, .quiet = 1};
+    CHECK(veil_node_start(&no, &c.node[0]) == 0);
+    c.n = 1;
+    veil_stream s;
+    CHECK(dial(&c, 0, &s) == 0 && hello(&s));
+    double t0 = veil_now();
+    uint8_t b;
+    CHECK(veil_stream_read(&s, &b, 1) == VEIL_ECLOSED); /* closed by the node, no frame */
+    double dt = veil_now() - t0;
+    CHECKF(dt > 0.25 && dt < 3, "idle close after %.2f s", dt);
+    veil_stream_close(&s);
+    /* a FORWARD above --max-frame: ERROR and close */
+    CHECK(dial(&c, 0, &s) == 0 && hello(&s));
+    veil_frame_hdr h = {VEIL_PROTO_VERSION, VEIL_MSG_FORWARD, 8193, 1};
+    uint8_t hdr[VEIL_FRAME_HDR];
+    veil_frame_hdr_encode(&h, hdr);
+    veil_stream_write(&s, hdr, sizeof hdr);
+    CHECK(error_then_closed(&s));
+    veil_stream_close(&s);
+    net_stop(&c);
+}
+
 int main(void)
 {
     g_model = net_synth(16, 32, 6, 2, 1, 40, 24, 11);
@@ -280,6 +307,7 @@ int main(void)
     test_hash_refused(&c, dir);
     test_concurrent(&c);
     test_session_limit();
+    test_idle();
     net_stop(&c);
     veil_model_close(g_model);
     return test_done();
