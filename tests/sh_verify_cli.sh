@@ -36,5 +36,13 @@ check "unwritable output" 1 "$bin" model profile -m "$m" --samples 1 -n 8 -o "$t
 check "help" 0 "$bin" model profile --help
 contains "help lists corpus" "$tmp/out" "--corpus"
 
+check "ledger show empty" 0 "$bin" ledger show --db "$tmp/l.db"
+contains "ledger header" "$tmp/out" "score"
+check "ledger show node" 0 "$bin" ledger show --db "$tmp/l.db" somebody
+contains "unknown node neutral" "$tmp/out" "0.500"
+check "ledger forgive needs a node" 2 "$bin" ledger forgive --db "$tmp/l.db"
+check "ledger forgive" 0 "$bin" ledger forgive --db "$tmp/l.db" somebody
+check "ledger bad path" 1 "$bin" ledger show --db "$tmp/no/dir/l.db"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

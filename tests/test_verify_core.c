@@ -186,6 +186,13 @@ static void test_spot(void)
     CHECK(veil_verify_parse("sample:2", &m) != 0 && veil_verify_parse("bogus", &m) != 0);
 }
 
+static int count_node(void *ctx, const char *node, const veil_node_rep *r)
+{
+    (void)node, (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
 static void test_ledger_and_flags(void)
 {
     char path[512];
@@ -211,6 +218,10 @@ static void test_ledger_and_flags(void)
     int m = veil_ledger_rank(l, cands, 4, order);
     CHECKF(m == 3 && order[0] == 2 && order[1] == 3 && order[2] == 0, "rank %d: %d %d %d", m,
            order[0], order[1], order[2]);
+    int count = 0;
+    CHECK(veil_ledger_each(l, count_node, &count) == 0 && count == 3);
+    CHECK(veil_ledger_credit(l, "n1", 5) == 0 && veil_ledger_get(l, "n1", &r) == 0 && r.agree == 15);
+    CHECK(veil_ledger_credit(l, "n1", -1) == VEIL_EINVAL);
     CHECK(veil_ledger_forgive(l, "n3") == 0 && veil_ledger_get(l, "n3", &r) == 0 && !r.flagged);
     veil_ledger_close(l);
     CHECK(veil_ledger_open("/nonexistent-dir/x/ledger.db", &l) != 0);

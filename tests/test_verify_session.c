@@ -150,6 +150,7 @@ int main(void)
         run_mode("wrong-model", "consensus", 1, 1, ref);
     /* bad calls are refused, not crashes */
     veil_verifier_opts o = veil_verifier_defaults();
+    o.flag_out = NULL;
     veil_verifier *v;
     CHECK(veil_verifier_new(&o, 0, 64, &v) != 0);
     CHECK(veil_verifier_new(&o, 2, 64, &v) == 0);
@@ -160,6 +161,12 @@ int main(void)
     CHECK(veil_verifier_begin(v, 0, 3, 2, 0, 1) != 0); /* bad range */
     CHECK(veil_verifier_begin(v, 0, 0, 2, 0, 1) == 0 && veil_verifier_decide(v, 0, &vd) != 0);
     CHECK(veil_verifier_output(v, 0) == NULL);
+    float y[64] = {1};
+    const char *names[3] = {"a", "b", "c"};
+    const float *outs[3] = {x, y, x};
+    CHECK(veil_verifier_step(v, 1, 2, 5, 0, 1, 3, names, outs, &vd) == 0 && vd.use == 0 &&
+          vd.flagged == 1 && veil_verifier_output(v, 1) != NULL);
+    CHECK(veil_verifier_step(v, 1, 2, 5, 1, 1, 2, names, outs, &vd) == VEIL_EVERIFY && vd.reexecute);
     veil_verifier_free(v);
     veil_model_close(M);
     return test_done();

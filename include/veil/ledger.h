@@ -46,6 +46,10 @@ int veil_ledger_get(veil_ledger *l, const char *node, veil_node_rep *out);
 /* Scheduler query: order candidates by descending score, flagged ones
  * dropped; writes up to n indices into `order`, returns how many (>= 0). */
 int veil_ledger_rank(veil_ledger *l, const char *const *nodes, int n, int *order);
+/* Every known node with its reputation, in name order: fn returns non-zero
+ * to stop early. */
+int veil_ledger_each(veil_ledger *l, int (*fn)(void *ctx, const char *node, const veil_node_rep *r),
+                     void *ctx);
 /* Forget a node's history (operator decision, e.g. after a fix). */
 int veil_ledger_forgive(veil_ledger *l, const char *node);
 

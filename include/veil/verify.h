@@ -294,6 +294,9 @@ typedef struct {
  * output was added). Flags the minority, records agree/flag/reexec/cdv
  * events. Returns 0, or VEIL_EVERIFY when the step has no accepted output. */
 int veil_verifier_decide(veil_verifier *v, int shard, veil_verdict *out);
+/* begin + add(names[i], outs[i]) for i < n + decide, in one call. */
+int veil_verifier_step(veil_verifier *v, int shard, int first, int last, int pos, int T, int n,
+                       const char *const *names, const float *const *outs, veil_verdict *out);
 /* The output to use after a successful decide (T x dim), or NULL. */
 const float *veil_verifier_output(const veil_verifier *v, int shard);
 /* Total flags raised so far. */

@@ -1,6 +1,7 @@
 /* veil model profile: the CDV reference profile published with a model. */
 #include "cli.h"
 
+#include "veil/ledger.h"
 #include "veil/sampler.h"
 #include "veil/verify.h"
 
@@ -143,7 +144,62 @@ static int run_profile(cli_args *a)
     return rc ? cli_fail_lib("model profile") : CLI_OK;
 }
 
+/* ---- veil ledger show / forgive ------------------------------------------------ */
+
+static const cli_opt ledger_opts[] = {
+    {"db", 0, "FILE", "reputation database (default $VEIL_LEDGER or ./veil-ledger.db)"},
+    {0},
+};
+
+static const char *ledger_path(const cli_args *a)
+{
+    const char *p = cli_get(a, "db"), *env = getenv("VEIL_LEDGER");
+    return p ? p : env && *env ? env : "veil-ledger.db";
+}
+
+static int print_rep(void *ctx, const char *node, const veil_node_rep *r)
+{
+    (void)ctx;
+    veil_flag clean; /* names are untrusted: print them cleaned */
+    veil_flag_set(&clean, node, "x");
+    printf("%-24s %8.3f %8ld %6ld %6ld %6ld %7ld  %s\n", clean.node, r->score, r->agree, r->flag,
+           r->cdv, r->dispute, r->reexec, r->flagged ? "FLAGGED (avoided)" : "ok");
+    return 0;
+}
+
+static int run_ledger_show(cli_args *a)
+{
+    veil_ledger *l;
+    if (veil_ledger_open(ledger_path(a), &l)) return cli_fail("%s", veil_last_error());
+    printf("%-24s %8s %8s %6s %6s %6s %7s  %s\n", "node", "score", "agree", "flag", "cdv",
+           "lost", "reexec", "status");
+    int rc = 0;
+    if (a->npos == 0) rc = veil_ledger_each(l, print_rep, NULL);
+    for (int i = 0; !rc && i < a->npos; i++) {
+        veil_node_rep r;
+        rc = veil_ledger_get(l, a->pos[i], &r);
+        if (!rc) print_rep(NULL, a->pos[i], &r);
+    }
+    veil_ledger_close(l);
+    return rc ? cli_fail("%s", veil_last_error()) : CLI_OK;
+}
+
+static int run_ledger_forgive(cli_args *a)
+{
+    if (a->npos < 1) return cli_usage_error(a, "name the node(s) to forgive");
+    veil_ledger *l;
+    if (veil_ledger_open(ledger_path(a), &l)) return cli_fail("%s", veil_last_error());
+    int rc = 0;
+    for (int i = 0; !rc && i < a->npos; i++) rc = veil_ledger_forgive(l, a->pos[i]);
+    veil_ledger_close(l);
+    return rc ? cli_fail("%s", veil_last_error()) : CLI_OK;
+}
+
 const cli_cmd cli_cmds_verify[] = {
+    {"ledger show", "[NODE...]", "show node reputations (score, agreements, flags) from the ledger",
+     ledger_opts, run_ledger_show},
+    {"ledger forgive", "NODE...", "erase the reputation history of nodes (operator decision)",
+     ledger_opts, run_ledger_forgive},
     {"model profile", "",
      "compute the CDV reference profile (per-layer output statistics) of a model", profile_opts,
      run_profile},

@@ -183,6 +183,27 @@ int veil_ledger_rank(veil_ledger *l, const char *const *nodes, int n, int *order
     return m;
 }
 
+int veil_ledger_each(veil_ledger *l, int (*fn)(void *ctx, const char *node, const veil_node_rep *r),
+                     void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db, "SELECT name, agree, flag, reexec, cdv, dispute FROM nodes "
+                                  "ORDER BY name", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(l, "prepare");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        veil_node_rep r = {sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+                           sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
+                           sqlite3_column_int64(st, 5), 0, 0};
+        finish_rep(&r);
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (fn(ctx, name ? name : "", &r)) break;
+    }
+    int bad = rc != SQLITE_ROW && rc != SQLITE_DONE;
+    sqlite3_finalize(st);
+    return bad ? db_fail(l, "read") : 0;
+}
+
 int veil_ledger_forgive(veil_ledger *l, const char *node)
 {
     if (!valid_name(node)) return veil_fail(VEIL_EINVAL, "ledger: node name empty or too long");

@@ -16,7 +16,7 @@ typedef struct {
 
 typedef struct {
     int first, last, pos, T, n;
-    int decided, reexec_recorded;
+    int decided, unresolved; /* unresolved: a failed quorum not settled yet */
     char node[VEIL_MAX_REPLICAS][64];
     float *out[VEIL_MAX_REPLICAS];
     size_t cap; /* floats per buffer */
@@ -38,6 +38,16 @@ veil_verifier_opts veil_verifier_defaults(void)
                                 .quorum = veil_quorum_defaults(),
                                 .cdv = veil_cdv_defaults(),
                                 .flag_out = stderr};
+}
+
+/* A step that ended without a quorum: nobody can be blamed, every replica
+ * gets a (light) failed-quorum mark. Settled steps blame only the minority. */
+static void settle_unresolved(veil_verifier *v, step *s)
+{
+    for (int r = 0; v->o.ledger && s->unresolved && r < s->n; r++)
+        veil_ledger_record(v->o.ledger, s->node[r], VEIL_EV_REEXEC, s->first, s->last, s->pos,
+                           "no quorum");
+    s->unresolved = 0;
 }
 
 int veil_verifier_new(const veil_verifier_opts *o, int n_shards, int dim, veil_verifier **out)
@@ -67,6 +77,7 @@ int veil_verifier_new(const veil_verifier_opts *o, int n_shards, int dim, veil_v
 void veil_verifier_free(veil_verifier *v)
 {
     if (!v) return;
+    for (int s = 0; v->st && s < v->n_shards; s++) settle_unresolved(v, &v->st[s]);
     for (int i = 0; v->o.ledger && i < v->n_nodes; i++)
         if (v->nodes[i].agree) veil_ledger_credit(v->o.ledger, v->nodes[i].name, v->nodes[i].agree);
     for (int s = 0; s < v->n_shards; s++)
@@ -114,8 +125,9 @@ int veil_verifier_begin(veil_verifier *v, int shard, int first, int last, int po
         return veil_fail(VEIL_EINVAL, "verifier: bad step (shard %d, layers [%d,%d), %d+%d)",
                          shard, first, last, pos, T);
     step *s = &v->st[shard];
+    settle_unresolved(v, s);
     s->first = first, s->last = last, s->pos = pos, s->T = T;
-    s->n = 0, s->decided = 0, s->reexec_recorded = 0, s->use = -1;
+    s->n = 0, s->decided = 0, s->use = -1;
     return 0;
 }
 
@@ -202,10 +214,7 @@ int veil_verifier_decide(veil_verifier *v, int shard, veil_verdict *out)
     if (rc) return rc;
     if (!out->q.decided) {
         out->reexecute = 1;
-        for (int r = 0; v->o.ledger && !s->reexec_recorded && r < s->n; r++)
-            veil_ledger_record(v->o.ledger, s->node[r], VEIL_EV_REEXEC, s->first, s->last, s->pos,
-                               "no quorum");
-        s->reexec_recorded = 1;
+        s->unresolved = 1;
         return veil_fail(VEIL_EVERIFY, "replicas of layers [%d,%d) disagree at positions %d..%d: "
                          "no quorum among %d", s->first, s->last, s->pos, s->pos + s->T - 1, s->n);
     }
@@ -223,7 +232,18 @@ int veil_verifier_decide(veil_verifier *v, int shard, veil_verdict *out)
     }
     s->use = out->use = out->q.winner;
     s->decided = 1;
+    s->unresolved = 0;
     return 0;
+}
+
+int veil_verifier_step(veil_verifier *v, int shard, int first, int last, int pos, int T, int n,
+                       const char *const *names, const float *const *outs, veil_verdict *out)
+{
+    memset(out, 0, sizeof *out);
+    out->use = -1;
+    int rc = veil_verifier_begin(v, shard, first, last, pos, T);
+    for (int i = 0; !rc && i < n; i++) rc = veil_verifier_add(v, shard, names[i], outs[i]);
+    return rc ? rc : veil_verifier_decide(v, shard, out);
 }
 
 const float *veil_verifier_output(const veil_verifier *v, int shard)
