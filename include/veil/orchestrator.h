@@ -47,8 +47,9 @@
  *     then returns to the client after every shard, or only after the shards
  *     for which relay_at(s) says so): SVE re-encryption hops.
  *     The stored prefix is the egress output, so replays after failover do
- *     not call egress again; relay and ingress do run again on replayed
- *     positions (their output is discarded).
+ *     not call egress or ingress again; relay and replica_result do run
+ *     again on the replayed positions (pos restarts at 0; the replayed
+ *     outputs are discarded).
  *
  * (c) Weights: shard_weights(shard, first, last, out) fills the floats the
  *     client pushes for layers [first,last) in veil_layer_to_floats layout
