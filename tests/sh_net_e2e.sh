@@ -38,6 +38,19 @@ check grep -q "^1 .*b .*1-3 " "$work/run.err"   # capacity 2 gets 3 of the 5 lay
 "$bin" generate -n 60 -t 0 >"$work/local0.txt" 2>/dev/null
 check same "$work/local0.txt" "$work/split.txt"
 
+# 8 concurrent clients (separate processes) on the same 3 nodes
+cpids=()
+for i in $(seq 8); do
+  "$bin" run --insecure --nodes "$nodes" -n 64 -t 0.8 -s "$i" -i "Tom" >"$work/c$i.txt" 2>"$work/c$i.err" &
+  cpids+=($!)
+done
+for p in "${cpids[@]}"; do wait "$p"; done
+ok=0
+for i in $(seq 8); do
+  "$bin" generate -n 64 -t 0.8 -s "$i" -i "Tom" 2>/dev/null | cmp -s - "$work/c$i.txt" && ok=$((ok + 1))
+done
+check [ "$ok" = 8 ]
+
 # failover: kill -9 at several points (first token, mid-way, late), with and without replicas
 "$bin" generate -n 90 -i "The dog" -t 0.8 -s 77 >"$work/ref.txt" 2>/dev/null
 for k in "0@1" "1@17" "2@60" "1@40:--replicas 2"; do
