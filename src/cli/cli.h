@@ -60,11 +60,18 @@ int cli_model_paths(const cli_args *a, char *model, char *tok);
 /* -i/-n/-t/-p/-s as run.c reads them (seed 0 or absent = time). */
 int cli_sampling_opts(cli_args *a, veil_gen_opts *o);
 
-/* --dp-eps/--dp-delta/--dp-clip/--dp-mech (and --seed for the noise) as
- * declared by the privacy commands (cmd_privacy.c): *on = 0 when --dp-eps is
- * absent.  cli_dp_setup also calibrates the mechanism for width dim and
- * starts the noise RNG (seeded with --seed, else keyed by the OS CSPRNG).
- * Both return 0, CLI_USAGE or CLI_FAIL (message printed). */
+/* DP noise on the hidden states a client sends (veil/dp.h): put CLI_DP_OPTS
+ * in a command's option table, then cli_dp_opts reads the parameters
+ * (*on = 0 when --dp-eps is absent) and cli_dp_setup also calibrates the
+ * mechanism for width dim and starts the noise RNG (keyed by the OS CSPRNG;
+ * --dp-seed only for reproducible tests).  Both return 0, CLI_USAGE or
+ * CLI_FAIL (message printed); defined in cmd_privacy.c. */
+#define CLI_DP_OPTS                                                                         \
+    {"dp-eps", 0, "EPS", "noise hidden states leaving the client: epsilon per token"},     \
+        {"dp-delta", 0, "DELTA", "Gaussian delta per token (default 1e-5)"},               \
+        {"dp-clip", 0, "C", "clip each state to L2 norm C before noise (default 1)"},      \
+        {"dp-mech", 0, "gauss|dx", "analytic Gaussian (default) or metric-DP dx noise"},   \
+        {"dp-seed", 0, "SEED", "reproducible noise for tests (default: OS CSPRNG key)"}
 int cli_dp_opts(cli_args *a, veil_dp_params *p, int *on);
 int cli_dp_setup(cli_args *a, int dim, veil_dp_mech *mech, veil_dp_rng **rng, int *on);
 
@@ -76,5 +83,6 @@ extern const cli_cmd cli_cmds_tee[];
 extern const cli_cmd cli_cmds_net[];
 extern const cli_cmd cli_cmds_verify[];
 extern const cli_cmd cli_cmds_zk[];
+extern const cli_cmd cli_cmds_zkinfer[];
 
 #endif

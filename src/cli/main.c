@@ -14,6 +14,7 @@ static const cli_cmd *const tables[] = {
     cli_cmds_net,
     cli_cmds_verify,
     cli_cmds_zk,
+    cli_cmds_zkinfer,
 };
 #define NTABLES (sizeof tables / sizeof *tables)
 
