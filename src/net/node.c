@@ -48,7 +48,7 @@ typedef struct conn {
     veil_stream s;
     pthread_mutex_t wlock;
     int refs, role, greeted;
-    double last_rx;
+    int64_t last_rx; /* ms, atomic: read by the reaper */
     char peer[64];
     uint32_t held[HELD_MAX];
     int n_held;
@@ -70,14 +70,14 @@ typedef struct session {
     int has_next;
     veil_stream out;
     uint64_t next_sid;
-    double last_used;
+    int64_t last_used; /* ms, atomic */
 } session;
 
 struct veil_node {
     veil_node_opts o;
     char name[VEIL_PROTO_STR_MAX + 1];
     int lfd, port;
-    volatile int stop;
+    int stop; /* atomic */
     pthread_t accept_th;
     pthread_mutex_t lock;
     pthread_cond_t idle;
@@ -105,6 +105,9 @@ static void nlog(veil_node *n, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "%s\n", line); /* one write per line: threads do not interleave */
 }
+
+static void stamp(int64_t *t) { __atomic_store_n(t, (int64_t)(veil_now() * 1000), __ATOMIC_RELAXED); }
+static int stopping(veil_node *n) { return __atomic_load_n(&n->stop, __ATOMIC_RELAXED); }
 
 static void stat_add(veil_node *n, uint64_t *field, uint64_t v)
 {
@@ -180,7 +183,7 @@ static void session_close_locked(veil_node *n, session *s, const char *why)
         if (*pp == s) {
             *pp = s->next;
             n->n_sessions--;
-            s->closed = 1;
+            __atomic_store_n(&s->closed, 1, __ATOMIC_RELAXED);
             nlog(n, "session %016llx closed (%s)", (unsigned long long)s->id, why);
             session_put_locked(n, s);
             return;
@@ -445,7 +448,8 @@ static int on_open(conn *c, const veil_frame *f)
     c->refs++;
     n->n_sessions++; /* reserved; released by session_put on failure */
     pthread_mutex_unlock(&n->lock);
-    *s = (session){.refs = 1, .owner = c, .rec = r, .last_used = veil_now()};
+    *s = (session){.refs = 1, .owner = c, .rec = r};
+    stamp(&s->last_used);
     pthread_mutex_init(&s->lock, NULL);
     rc = session_setup(c, &m, s);
     pthread_mutex_lock(&n->lock);
@@ -495,7 +499,7 @@ static int session_forward(conn *c, session *s, veil_frame *f)
     stat_add(n, &n->st.compute_ns, (uint64_t)((veil_now() - t0) * 1e9));
     stat_add(n, &n->st.tokens, (uint64_t)T);
     s->next_pos = pos + T;
-    s->last_used = veil_now();
+    stamp(&s->last_used);
     if (!s->has_next) {
         rc = send_frame(s->owner, VEIL_MSG_RESULT, s->id, f->payload, f->h.length);
         return rc ? 1 : 0; /* client gone: its reader cleans up */
@@ -520,7 +524,7 @@ static int on_forward(conn *c, veil_frame *f)
         return 1;
     }
     pthread_mutex_lock(&s->lock);
-    int rc = s->closed ? 1 : session_forward(c, s, f);
+    int rc = __atomic_load_n(&s->closed, __ATOMIC_RELAXED) ? 1 : session_forward(c, s, f);
     pthread_mutex_unlock(&s->lock);
     session_put(c->node, s);
     return rc;
@@ -643,18 +647,18 @@ static void *conn_main(void *arg)
         pthread_mutex_unlock(&n->lock);
         return NULL;
     }
-    while (!n->stop) {
+    while (!stopping(n)) {
         veil_frame f;
         int rc = veil_frame_read(&c->s, n->o.max_frame, &f);
         if (rc) {
             if (rc == VEIL_ETIMEOUT) snprintf(why, sizeof why, "idle for %d ms", n->o.idle_timeout_ms);
             else if (rc != VEIL_ECLOSED) {
                 snprintf(why, sizeof why, "%s", veil_last_error());
-                if (!n->stop) send_error(c, 0, rc, veil_last_error());
+                if (!stopping(n)) send_error(c, 0, rc, veil_last_error());
             }
             break;
         }
-        c->last_rx = veil_now();
+        stamp(&c->last_rx);
         stat_add(n, &n->st.bytes_in, VEIL_FRAME_HDR + f.h.length);
         rc = dispatch(c, &f);
         veil_frame_free(&f);
@@ -664,7 +668,7 @@ static void *conn_main(void *arg)
             break;
         }
     }
-    if (n->stop) snprintf(why, sizeof why, "node stopping");
+    if (stopping(n)) snprintf(why, sizeof why, "node stopping");
     conn_finish(c, why);
     return NULL;
 }
@@ -683,7 +687,7 @@ static void accept_one(veil_node *n)
     veil_stream_plain(fd, &c->s); /* replaced by the transport's stream in conn_wrap */
     c->node = n;
     c->refs = 1;
-    c->last_rx = veil_now();
+    stamp(&c->last_rx);
     pthread_mutex_init(&c->wlock, NULL);
     snprintf(c->peer, sizeof c->peer, "fd%d", fd);
     pthread_mutex_lock(&n->lock);
@@ -719,11 +723,13 @@ static void accept_one(veil_node *n)
 /* Close sessions nobody used (and whose client said nothing) for too long. */
 static void reap_idle(veil_node *n)
 {
-    double now = veil_now(), lim = n->o.idle_timeout_ms / 1000.0;
+    int64_t now = (int64_t)(veil_now() * 1000), lim = n->o.idle_timeout_ms;
     pthread_mutex_lock(&n->lock);
     for (session *s = n->sessions, *nx; s; s = nx) {
         nx = s->next;
-        double last = s->last_used > s->owner->last_rx ? s->last_used : s->owner->last_rx;
+        int64_t used = __atomic_load_n(&s->last_used, __ATOMIC_RELAXED),
+                rx = __atomic_load_n(&s->owner->last_rx, __ATOMIC_RELAXED);
+        int64_t last = used > rx ? used : rx;
         if (now - last > lim) session_close_locked(n, s, "idle timeout");
     }
     pthread_mutex_unlock(&n->lock);
@@ -733,7 +739,7 @@ static void *accept_main(void *arg)
 {
     veil_node *n = arg;
     double last_reap = veil_now();
-    while (!n->stop) {
+    while (!stopping(n)) {
         struct pollfd p = {n->lfd, POLLIN, 0};
         if (poll(&p, 1, 100) > 0) accept_one(n);
         if (veil_now() - last_reap > 1.0) {
@@ -828,7 +834,7 @@ void veil_node_stats(veil_node *n, veil_msg_stats *out)
 void veil_node_stop(veil_node *n)
 {
     if (!n) return;
-    n->stop = 1;
+    __atomic_store_n(&n->stop, 1, __ATOMIC_RELAXED);
     pthread_join(n->accept_th, NULL);
     close(n->lfd);
     pthread_mutex_lock(&n->lock);
