@@ -182,14 +182,14 @@ static void test_cli(fixture *f)
     snprintf(base, sizeof base, "-m %s -z %s --corpus %s --threads 1", model, tok, corpus);
 
     snprintf(args, sizeof args, "eval ppl %s --max-tokens 200 --split 1 --dp-eps 50 "
-             "--dp-clip 4 --seed 1", base);
+             "--dp-clip 4 --dp-seed 1", base);
     CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "\nppl=") && strstr(out, "ppl_local="));
     snprintf(args, sizeof args, "attack invert %s --max-tokens 40 -k 1", base);
     CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "token_recovery=1.0000"));
     snprintf(args, sizeof args, "attack invert %s --max-tokens 40 --dp-eps 0.01 --dp-clip 2 "
-             "--seed 2 --method nearest", base);
+             "--dp-seed 2 --method nearest", base);
     CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "token_recovery="));
-    const char *bad[] = {"--dp-clip 2", "--method telepathy", "-k 9", "--dp-eps -1",
+    const char *bad[] = {"--dp-clip 2", "--dp-seed 3", "--method telepathy", "-k 9", "--dp-eps -1",
                          "--dp-eps 1 --dp-mech laplace", "--max-tokens 1"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         snprintf(args, sizeof args, "attack invert %s %s", base, bad[i]);

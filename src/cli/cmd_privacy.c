@@ -7,6 +7,7 @@
 #include "veil/dp.h"
 #include "veil/eval.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,9 @@ int cli_dp_opts(cli_args *a, veil_dp_params *p, int *on)
     *p = VEIL_DP_PARAMS_DEFAULT;
     *on = cli_has(a, "dp-eps");
     if (!*on) {
-        if (cli_has(a, "dp-delta") || cli_has(a, "dp-clip") || cli_has(a, "dp-mech"))
-            return cli_usage_error(a, "--dp-delta/--dp-clip/--dp-mech need --dp-eps");
+        if (cli_has(a, "dp-delta") || cli_has(a, "dp-clip") || cli_has(a, "dp-mech") ||
+            cli_has(a, "dp-seed"))
+            return cli_usage_error(a, "--dp-delta/--dp-clip/--dp-mech/--dp-seed need --dp-eps");
         return 0;
     }
     if (cli_float(a, "dp-eps", 0, 1e-9, 1e6, &p->eps) ||
@@ -39,11 +41,11 @@ int cli_dp_setup(cli_args *a, int dim, veil_dp_mech *mech, veil_dp_rng **rng, in
     *rng = NULL;
     int rc = cli_dp_opts(a, &p, on);
     if (rc || !*on) return rc;
-    if (cli_u64(a, "seed", 0, &seed)) return CLI_USAGE;
+    if (cli_u64(a, "dp-seed", 0, &seed)) return CLI_USAGE;
     if (veil_dp_mech_init(mech, &p, dim)) return cli_usage_error(a, "%s", veil_last_error());
-    /* --seed makes the noise reproducible (tests, benchmarks); otherwise the
-     * noise key comes from the OS CSPRNG. */
-    rc = cli_has(a, "seed") ? veil_dp_rng_new_seeded(seed, rng) : veil_dp_rng_new_secure(rng);
+    /* --dp-seed makes the noise reproducible (tests, benchmarks); otherwise
+     * the noise key comes from the OS CSPRNG. */
+    rc = cli_has(a, "dp-seed") ? veil_dp_rng_new_seeded(seed, rng) : veil_dp_rng_new_secure(rng);
     return rc ? cli_fail_lib("cannot start the DP noise generator") : 0;
 }
 
@@ -91,19 +93,12 @@ static int common_numbers(cli_args *a, const veil_model *m, long dflt_tokens, lo
 
 /* ---- veil eval ppl -------------------------------------------------------------------- */
 
-#define DP_OPTS                                                                            \
-    {"dp-eps", 0, "EPS", "noise hidden states leaving the client: epsilon per token"},    \
-        {"dp-delta", 0, "DELTA", "Gaussian delta per token (default 1e-5)"},              \
-        {"dp-clip", 0, "C", "clip each state to L2 norm C before noise (default 1)"},     \
-        {"dp-mech", 0, "gauss|dx", "analytic Gaussian (default) or metric-DP dx noise"},  \
-        {"seed", 's', "SEED", "seed the noise (reproducible; default: OS CSPRNG key)"}
-
 static const cli_opt ppl_opts[] = {
     {"model", 'm', "MODEL", "checkpoint (default: $VEIL_MODEL_DIR/stories260K.bin)"},
     {"tokenizer", 'z', "TOKENIZER", "tokenizer.bin"},
     {"corpus", 0, "FILE", "text corpus (fortune '%' or blank-line separated)"},
     {"split", 0, "K", "client runs layers 0..K-1, nodes the rest (0..n_layers)"},
-    DP_OPTS,
+    CLI_DP_OPTS,
     {"max-tokens", 0, "N", "tokens of the corpus to use (default 4096)"},
     {"max-len", 0, "N", "cut documents to N tokens (default min(seq_len, 256))"},
     {"threads", 0, "N", "kernel threads (default: all cores)"},
@@ -201,9 +196,9 @@ static const cli_opt invert_opts[] = {
     {"corpus", 0, "FILE", "the private text whose hidden states the node sees"},
     {"observe-layer", 'k', "K", "states seen after layers 0..K-1 (default 0 = embeddings)"},
     {"split", 0, "S", "client noises after layer S-1 (S <= K; default S = K)"},
-    {"method", 0, "M", "nearest|logit-lens|vocab-match|sorted-vocab-match|gram-match|"
-                       "linear|all (default all)"},
-    DP_OPTS,
+    {"method", 0, "M[,M..]", "nearest|logit-lens|vocab-match|sorted-vocab-match|"
+                             "gram-match|linear|all (default all)"},
+    CLI_DP_OPTS,
     {"max-tokens", 0, "N", "tokens of the corpus to attack (default 256)"},
     {"max-len", 0, "N", "cut documents to N tokens (default min(seq_len, 256))"},
     {"train", 0, "FILE", "public text for the linear inverter (default: rest of corpus)"},
@@ -282,6 +277,43 @@ static int train_linear(invert_ctx *c)
     return rc;
 }
 
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Print the L2 norms of clean states at the observed depth on (up to 1024
+ * tokens of) the public text: the scale a client needs to choose --dp-clip,
+ * known to everyone since the model is public. */
+static int print_public_norms(const invert_ctx *c)
+{
+    int dim = c->in.m->cfg.dim, n = 0;
+    float *st = malloc(sizeof(float) * 1024 * dim);
+    double *nr = malloc(sizeof(double) * 1024);
+    int rc = st && nr ? 0 : cli_fail("out of memory");
+    for (int q = 0; !rc && q < c->train.n && n + c->train.len[q] <= 1024; q++) {
+        const int *tok = c->train.tok + c->train.start[q];
+        if (veil_attack_observe(c->in.m, tok, c->train.len[q], c->layer, c->layer, NULL, NULL,
+                                st + (size_t)n * dim))
+            rc = cli_fail_lib("cannot compute hidden states");
+        n += c->train.len[q];
+    }
+    for (int i = 0; !rc && i < n; i++) {
+        double ss = 0;
+        for (int j = 0; j < dim; j++) ss += (double)st[(size_t)i * dim + j] * st[(size_t)i * dim + j];
+        nr[i] = sqrt(ss);
+    }
+    if (!rc && n > 0) {
+        qsort(nr, n, sizeof *nr, cmp_double);
+        printf("public states at layer %d: L2 norm p10 %.3f, median %.3f, p90 %.3f "
+               "(norm_median=%.3f)\n", c->layer, nr[n / 10], nr[n / 2], nr[n * 9 / 10], nr[n / 2]);
+    }
+    free(st);
+    free(nr);
+    return rc;
+}
+
 /* Fraction of target tokens equal to the most frequent training token. */
 static double majority_baseline(const invert_ctx *c)
 {
@@ -342,12 +374,30 @@ static int invert_setup(cli_args *a, invert_ctx *c, long *max_len, long *train_t
                               max_tokens, &c->target, next_doc))
         return cli_fail_lib("cannot tokenize corpus");
     /* the attacker's noise for its training data is independent of the
-     * client's (derived from --seed + 1 when given, for reproducible runs) */
+     * client's (derived from --dp-seed + 1 when given, for reproducible runs) */
     uint64_t seed = 0;
-    cli_u64(a, "seed", 0, &seed);
-    if (c->dp_on && (cli_has(a, "seed") ? veil_dp_rng_new_seeded(seed + 1, &c->atk_rng)
+    cli_u64(a, "dp-seed", 0, &seed);
+    if (c->dp_on && (cli_has(a, "dp-seed") ? veil_dp_rng_new_seeded(seed + 1, &c->atk_rng)
                                         : veil_dp_rng_new_secure(&c->atk_rng)))
         return cli_fail_lib("cannot start the attacker's RNG");
+    return 0;
+}
+
+/* --method: "all" or a comma-separated list of method names. */
+static int parse_methods(const char *s, int want[VEIL_ATTACK_NMETHODS])
+{
+    int all = !s || !strcmp(s, "all");
+    for (int m = 0; m < VEIL_ATTACK_NMETHODS; m++) want[m] = all;
+    if (all) return 0;
+    char buf[256];
+    if (strlen(s) >= sizeof buf) return veil_fail(VEIL_EINVAL, "--method list too long");
+    strcpy(buf, s);
+    char *save = NULL;
+    for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        veil_attack_method m;
+        if (veil_attack_parse_method(w, &m)) return VEIL_EINVAL;
+        want[m] = 1;
+    }
     return 0;
 }
 
@@ -356,10 +406,9 @@ static int run_invert(cli_args *a)
     invert_ctx c = {0};
     long max_len, train_tokens, cands;
     int next_doc = 0, rc;
-    veil_attack_method only = VEIL_ATTACK_NMETHODS;
+    int want[VEIL_ATTACK_NMETHODS];
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
-    const char *mname = cli_get(a, "method");
-    if (mname && strcmp(mname, "all") && veil_attack_parse_method(mname, &only))
+    if (parse_methods(cli_get(a, "method"), want))
         return cli_usage_error(a, "%s", veil_last_error());
     rc = inputs_open(a, &c.in);
     if (!rc) rc = invert_setup(a, &c, &max_len, &train_tokens, &next_doc, &cands);
@@ -375,9 +424,10 @@ static int run_invert(cli_args *a)
             rc = cli_fail_lib("cannot build the attacker");
     }
     if (!rc) rc = observe_seqs(&c, &c.target, c.rng, c.obs);
-    int need_linear = only == VEIL_ATTACK_NMETHODS || only == VEIL_ATTACK_LINEAR || cands > 0;
+    int need_linear = want[VEIL_ATTACK_LINEAR] || cands > 0;
     if (!rc) rc = load_train_text(&c, next_doc, max_len, train_tokens);
     if (!rc && need_linear) rc = train_linear(&c);
+    if (!rc) rc = print_public_norms(&c);
     if (rc) {
         invert_free(&c);
         return rc;
@@ -388,7 +438,7 @@ static int run_invert(cli_args *a)
     printf("%-20s %8s %10s %10s %9s\n", "method", "scored", "recovered", "top5", "seconds");
     double best = 0, chance = majority_baseline(&c);
     for (int m = 0; m < VEIL_ATTACK_NMETHODS && !rc; m++) {
-        if (only != VEIL_ATTACK_NMETHODS && m != (int)only) continue;
+        if (!want[m]) continue;
         if (m == VEIL_ATTACK_LINEAR && !veil_attacker_has_linear(c.atk)) continue;
         veil_attack_score sc;
         rc = attack_method(&c, (veil_attack_method)m, &sc);
