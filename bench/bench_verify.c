@@ -792,7 +792,7 @@ static void table_cost(void)
     printf("| shard compute per decode token (one replica) | %.1f us | 1 |\n", shard_t * 1e6);
     printf("| total compute, R=2 / R=3 replicas | %.1f / %.1f us | %d / %d |\n", 2 * shard_t * 1e6,
            3 * shard_t * 1e6, 2, 3);
-    printf("| sample:P total compute | (1+P(R-1)) x | e.g. 1.1 at P=0.1, R=2 |\n");
+    printf("| sample:P total compute | warm checker R x; cold checker see sampled table | - |\n");
     printf("| client: exact quorum of 3 outputs (dim %d) | %.3f us | %.4f |\n", dim, cmp_t * 1e6,
            cmp_t / shard_t);
     printf("| node: fingerprint of one token (k=32) | %.2f us | %.3f |\n", fp1_t * 1e6,

@@ -58,28 +58,45 @@ uint32_t veil_fp_eval(const veil_fp *fp, uint32_t x)
     return r;
 }
 
+/* q = m / (x - r) for a degree-n polynomial m with root r (synthetic division). */
+static void divide_root(const uint32_t *m, int n, uint32_t r, uint32_t *q)
+{
+    uint32_t carry = 0;
+    for (int d = n; d >= 1; d--) {
+        carry = gf_add(m[d], gf_mul(carry, r));
+        q[d - 1] = carry;
+    }
+}
+
 /* Coefficients of the polynomial of degree < n through (xs[j], ys[j]) with
  * distinct xs: sum_j y_j * prod_{m!=j} (x - x_m) / (x_j - x_m). */
 static void interpolate(int n, const uint32_t *xs, const uint32_t *ys, uint32_t *coef)
 {
-    uint32_t master[VEIL_FP_MAX_K + 1] = {1}, q[VEIL_FP_MAX_K];
+    uint32_t master[VEIL_FP_MAX_K + 1] = {1};
     for (int j = 0; j < n; j++) { /* master *= (x - xs[j]) */
         for (int d = j + 1; d >= 1; d--)
             master[d] = gf_sub(master[d - 1], gf_mul(master[d], xs[j]));
         master[0] = gf_sub(0, gf_mul(master[0], xs[j]));
     }
-    memset(coef, 0, sizeof(uint32_t) * n);
+    /* Pass 1: denominators q_j(xs[j]) with q_j = master / (x - xs[j]), then
+     * all their inverses from one field inversion (Montgomery's batch trick);
+     * pass 2 rebuilds each q_j (cheaper than storing k x k coefficients). */
+    uint32_t q[VEIL_FP_MAX_K], denom[VEIL_FP_MAX_K], prefix[VEIL_FP_MAX_K + 1];
+    prefix[0] = 1;
     for (int j = 0; j < n; j++) {
-        /* q = master / (x - xs[j]) by synthetic division, degree n-1 */
-        uint32_t carry = 0;
-        for (int d = n; d >= 1; d--) {
-            carry = gf_add(master[d], gf_mul(carry, xs[j]));
-            q[d - 1] = carry;
-        }
-        uint32_t denom = 0;
+        divide_root(master, n, xs[j], q);
+        uint32_t dj = 0;
         for (int d = n - 1; d >= 0; d--)
-            denom = gf_add(gf_mul(denom, xs[j]), q[d]);
-        uint32_t w = gf_mul(ys[j], gf_inv(denom));
+            dj = gf_add(gf_mul(dj, xs[j]), q[d]);
+        denom[j] = dj;
+        prefix[j + 1] = gf_mul(prefix[j], dj);
+    }
+    uint32_t inv = gf_inv(prefix[n]); /* 1 / (product of all denominators) */
+    memset(coef, 0, sizeof(uint32_t) * n);
+    for (int j = n - 1; j >= 0; j--) {
+        uint32_t w = gf_mul(ys[j], gf_mul(inv, prefix[j])); /* y_j / denom[j] */
+        inv = gf_mul(inv, denom[j]);
+        divide_root(master, n, xs[j], q);
         for (int d = 0; d < n; d++)
             coef[d] = gf_add(coef[d], gf_mul(w, q[d]));
     }
