@@ -383,6 +383,20 @@ static int invert_setup(cli_args *a, invert_ctx *c, long *max_len, long *train_t
     return 0;
 }
 
+/* The privacy spend of the longest attacked sequence (one request), stderr. */
+static void report_spend(const invert_ctx *c)
+{
+    veil_dp_accountant acc;
+    char line[512];
+    int longest = 0;
+    for (int q = 0; q < c->target.n; q++)
+        longest = c->target.len[q] > longest ? c->target.len[q] : longest;
+    veil_dp_accountant_init(&acc, &c->mech);
+    veil_dp_accountant_add(&acc, longest);
+    if (!veil_dp_accountant_format(&acc, line, sizeof line))
+        fprintf(stderr, "longest request: %s\n", line);
+}
+
 /* --method: "all" or a comma-separated list of method names. */
 static int parse_methods(const char *s, int want[VEIL_ATTACK_NMETHODS])
 {
@@ -424,6 +438,7 @@ static int run_invert(cli_args *a)
             rc = cli_fail_lib("cannot build the attacker");
     }
     if (!rc) rc = observe_seqs(&c, &c.target, c.rng, c.obs);
+    if (!rc && c.dp_on) report_spend(&c);
     int need_linear = want[VEIL_ATTACK_LINEAR] || cands > 0;
     if (!rc) rc = load_train_text(&c, next_doc, max_len, train_tokens);
     if (!rc && need_linear) rc = train_linear(&c);
