@@ -1,8 +1,10 @@
 /* Benchmarks of the zkDPS sum-check layer: prover throughput of the
  * sum-check for products of 2 and 4 multilinear tables (1 and 2 threads),
- * and the zero-knowledge matrix-product proof of `veil zk matmul` for
- * 256x288 * 288x768 with 16-bit entries (commit, prove, verify, size).
+ * the zero-knowledge matrix-product proof of `veil zk matmul` for
+ * 256x288 * 288x768 with 16-bit entries (commit, prove, verify, size), and
+ * the range (2^16 values in [0, 2^16)) and ReLU (2^12 values, Q = 16) proofs.
  * Prints a Markdown table.  Usage: bench_zk_sumcheck [max_vars (20)] */
+#include "veil/zk_lookup.h"
 #include "veil/zk_matmul.h"
 
 #include <omp.h>
@@ -111,6 +113,81 @@ static void bench_matmul(void)
     free(A), free(B), free(C);
 }
 
+static double best_verify(int (*fn)(const uint8_t *, size_t, unsigned *, unsigned *, int),
+                          const veil_zkw *w)
+{
+    double best = 1e30;
+    unsigned x, y;
+    for (int rep = 0; rep < 3; rep++) {
+        double a = veil_now();
+        if (fn(w->buf, w->len, &x, &y, 1)) {
+            fprintf(stderr, "verify: %s\n", veil_last_error());
+            exit(1);
+        }
+        if (veil_now() - a < best) best = veil_now() - a;
+    }
+    return best;
+}
+
+/* Range: 2^16 values in [0, 2^16); ReLU: 2^12 values, |z| < 2^16. */
+static void bench_vectors(void)
+{
+    const unsigned ra = 16, rb = 16, la = 12, Q = 16;
+    size_t n = (size_t)1 << ra, m = (size_t)1 << la;
+    veil_fe *S = malloc(n * sizeof *S), *Zf = malloc(m * sizeof *Zf), *Af = malloc(m * sizeof *Af),
+            *bits = malloc((Q + 1) * m * sizeof *bits);
+    uint32_t *idx = malloc(n * sizeof *idx);
+    int64_t *z = malloc(m * sizeof *z);
+    uint64_t s = 7;
+    for (size_t i = 0; i < n; i++) {
+        idx[i] = (uint32_t)((s = s * 6364136223846793005ULL + 1) >> 48);
+        veil_fe_from_u64(&S[i], idx[i]);
+    }
+    for (size_t i = 0; i < m; i++)
+        z[i] = (int64_t)((s = s * 6364136223846793005ULL + 1) >> 47) - 65535;
+    veil_relu_witness(z, m, Q, Zf, Af, bits);
+    veil_pedersen_gens pg;
+    veil_zk_vec vS, vZ, vA;
+    veil_lookup_proof lp;
+    veil_relu_proof rp;
+    veil_zkw w1, w2;
+    veil_zkw_init(&w1), veil_zkw_init(&w2);
+    veil_transcript t;
+    size_t need = veil_lookup_gens_needed(ra, rb);
+    if (veil_relu_gens_needed(la, Q) > need) need = veil_relu_gens_needed(la, Q);
+    int rc = veil_pedersen_gens_init(&pg, VEIL_ZK_GENS_LABEL, need);
+    double t0 = veil_now();
+    rc |= veil_zk_vec_commit(&vS, &pg, S, ra, 0);
+    double t1 = veil_now();
+    veil_transcript_init(&t, VEIL_RANGE_DOMAIN);
+    rc |= veil_lookup_prove(&lp, &t, &pg, &vS, idx, NULL, rb, 0);
+    double t2 = veil_now();
+    rc |= veil_range_file_write(&w1, &vS.cm, rb, &lp);
+    double t3 = veil_now();
+    rc |= veil_zk_vec_commit(&vZ, &pg, Zf, la, 0);
+    rc |= veil_zk_vec_commit(&vA, &pg, Af, la, 0);
+    double t4 = veil_now();
+    veil_transcript_init(&t, VEIL_RELU_DOMAIN);
+    rc |= veil_relu_prove(&rp, &t, &pg, &vZ, &vA, z, Q, 0);
+    double t5 = veil_now();
+    rc |= veil_relu_file_write(&w2, &vZ.cm, &vA.cm, &rp);
+    if (rc) {
+        fprintf(stderr, "vectors: %s\n", veil_last_error());
+        exit(1);
+    }
+    printf("\n| proof (2 threads; verify 1 thread, best of 3) | commit | prove | verify | file |\n");
+    printf("|---|---|---|---|---|\n");
+    printf("| `veil zk range`: 2^16 values in [0, 2^16) | %.3f s | %.3f s | %.1f ms | %zu B |\n",
+           t1 - t0, t2 - t1, best_verify(veil_range_file_verify, &w1) * 1e3, w1.len);
+    printf("| `veil zk relu`: 2^12 values, abs < 2^16 | %.3f s | %.3f s | %.1f ms | %zu B |\n",
+           t4 - t3, t5 - t4, best_verify(veil_relu_file_verify, &w2) * 1e3, w2.len);
+    veil_lookup_proof_free(&lp), veil_relu_proof_free(&rp);
+    veil_zk_vec_free(&vS), veil_zk_vec_free(&vZ), veil_zk_vec_free(&vA);
+    veil_zkw_free(&w1), veil_zkw_free(&w2);
+    veil_pedersen_gens_free(&pg);
+    free(S), free(Zf), free(Af), free(bits), free(idx), free(z);
+}
+
 int main(int argc, char **argv)
 {
     unsigned maxv = argc > 1 ? (unsigned)atoi(argv[1]) : 20;
@@ -126,5 +203,6 @@ int main(int argc, char **argv)
                 fflush(stdout);
             }
     bench_matmul();
+    bench_vectors();
     return 0;
 }

@@ -52,6 +52,21 @@ static void test_mle(void)
     CHECK(veil_mle_eval_padded(&v, t, 33, n, r) == VEIL_EINVAL);
     CHECK(veil_mle_log2(1) == 0 && veil_mle_log2(2) == 1 && veil_mle_log2(288) == 9);
     free(t);
+    /* a table long enough for the threaded path (2^17) against eq(r, b) */
+    unsigned nb = 17;
+    veil_fe *big = malloc(((size_t)1 << nb) * sizeof *big), rb[17], pt[17], w2;
+    for (unsigned k = 0; k < nb; k++)
+        veil_fe_random(&rb[k]);
+    veil_mle_eq_table(big, rb, nb);
+    size_t bad = 0;
+    for (size_t i = 0; i < ((size_t)1 << nb); i += 4099) {
+        for (unsigned k = 0; k < nb; k++)
+            veil_fe_from_u64(&pt[k], (i >> (nb - 1 - k)) & 1);
+        veil_mle_eq_eval(&w2, rb, pt, nb);
+        bad += !veil_fe_eq(&w2, &big[i]);
+    }
+    CHECKF(bad == 0, "%zu entries of a 2^17 eq-table wrong", bad);
+    free(big);
 }
 
 /* A random instance: nt tables, terms given as factor counts. */

@@ -17,17 +17,19 @@ unsigned veil_mle_log2(size_t len)
 
 void veil_mle_eq_table(veil_fe *out, const veil_fe *r, unsigned n)
 {
-    /* Doubling: after k steps out[0..2^k) holds eq over the first k
-     * coordinates; each step splits entry i into 2i (bit 0) and 2i+1. */
+    /* Doubling from the last coordinate to the first: after handling
+     * r[k..n) the first 2^(n-k) entries hold eq over those coordinates, and
+     * r[k] becomes the new top bit: out[i + half] = out[i] r_k, out[i] *=
+     * (1 - r_k).  Every i touches only its own two entries, so the loop
+     * parallelises without races. */
     veil_fe_one(&out[0]);
-    for (unsigned k = 0; k < n; k++) {
-        size_t half = (size_t)1 << k;
+    for (unsigned j = 0; j < n; j++) {
+        const veil_fe *rk = &r[n - 1 - j];
+        size_t half = (size_t)1 << j;
 #pragma omp parallel for if (half >= PAR_MIN) schedule(static)
-        for (ptrdiff_t i = (ptrdiff_t)half - 1; i >= 0; i--) {
-            veil_fe hi;
-            veil_fe_mul(&hi, &out[i], &r[k]);
-            veil_fe_sub(&out[2 * i], &out[i], &hi);
-            out[2 * i + 1] = hi;
+        for (size_t i = 0; i < half; i++) {
+            veil_fe_mul(&out[i + half], &out[i], rk);
+            veil_fe_sub(&out[i], &out[i], &out[i + half]);
         }
     }
 }
