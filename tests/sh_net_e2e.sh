@@ -38,6 +38,14 @@ check grep -q "^1 .*b .*1-3 " "$work/run.err"   # capacity 2 gets 3 of the 5 lay
 "$bin" generate -n 60 -t 0 >"$work/local0.txt" 2>/dev/null
 check same "$work/local0.txt" "$work/split.txt"
 
+# DP noise on the egress hook: reproducible with --dp-seed, accounted on stderr
+for r in 1 2; do
+  "$bin" run --insecure --nodes "$nodes" -n 40 -t 0 --split 1 --dp-eps 500 --dp-clip 5 --dp-seed 9 \
+    >"$work/dp$r.txt" 2>"$work/dp$r.err"
+done
+check same "$work/dp1.txt" "$work/dp2.txt"
+check grep -q "^dp: gauss eps=500" "$work/dp1.err"
+
 # 8 concurrent clients (separate processes) on the same 3 nodes
 cpids=()
 for i in $(seq 8); do

@@ -1,6 +1,7 @@
 /* veil node / veil run / veil demo: decentralized inference from the shell. */
 #include "cli.h"
 
+#include "veil/dp.h"
 #include "veil/node.h"
 #include "veil/orchestrator.h"
 #include "veil/tls.h"
@@ -198,6 +199,28 @@ static int kill_forward(void *ctx, int pos, int T, float *x)
     return k->inner.forward(k->inner.ctx, pos, T, x);
 }
 
+/* --dp-eps: noise on every hidden state leaving the client (the egress
+ * hook), after the --split layers; the accountant reports the spend. */
+typedef struct {
+    veil_dp_mech mech;
+    veil_dp_rng *rng;
+    veil_dp_accountant acc;
+} dp_egress;
+
+static int dp_egress_fn(void *ctx, int pos, int T, float *x)
+{
+    dp_egress *d = ctx;
+    int rc = veil_dp_apply(&d->mech, d->rng, x, T);
+    if (!rc) veil_dp_accountant_add(&d->acc, T);
+    return rc;
+}
+
+static void dp_report(dp_egress *d)
+{
+    char line[512];
+    if (!veil_dp_accountant_format(&d->acc, line, sizeof line)) fprintf(stderr, "%s\n", line);
+}
+
 /* Load the model, build the orchestrator over `nodes`, generate. */
 static int generate_remote(cli_args *a, const char *const *nodes, int n, const veil_transport *t,
                            kill_backend *kb, int table)
@@ -212,10 +235,18 @@ static int generate_remote(cli_args *a, const char *const *nodes, int n, const v
     veil_model *m = NULL;
     veil_tokenizer *tk = NULL;
     veil_orch *o = NULL;
-    int rc = CLI_FAIL;
+    dp_egress dp = {0};
+    int rc = CLI_FAIL, dp_on = 0;
     if (veil_model_open(mpath, &m)) {
         cli_fail_lib("cannot load model");
         goto done;
+    }
+    if ((rc = cli_dp_setup(a, m->cfg.dim, &dp.mech, &dp.rng, &dp_on))) goto done;
+    rc = CLI_FAIL;
+    if (dp_on) {
+        veil_dp_accountant_init(&dp.acc, &dp.mech);
+        po.hooks.ctx = &dp;
+        po.hooks.egress = dp_egress_fn;
     }
     if (veil_tokenizer_open(zpath, m->cfg.vocab_size, &tk)) {
         cli_fail_lib("cannot load tokenizer");
@@ -241,8 +272,10 @@ static int generate_remote(cli_args *a, const char *const *nodes, int n, const v
     if (st.generated > 1 && st.decode_s > 0)
         fprintf(stderr, "achieved tok/s: %f\n", (st.generated - 1) / st.decode_s);
     if (table) print_table(o, kb ? kb->killed : NULL);
+    if (dp_on) dp_report(&dp);
     rc = CLI_OK;
 done:
+    veil_dp_rng_free(dp.rng);
     veil_orch_free(o);
     veil_tokenizer_free(tk);
     veil_model_close(m);
@@ -256,6 +289,7 @@ static const cli_opt run_opts[] = {
     {"stats", 0, NULL, "print the per-node table on stderr"},
     {"threads", 0, "N", "kernel threads for --split layers"},
     SECURITY_OPTS,
+    CLI_DP_OPTS,
     {0},
 };
 
@@ -298,6 +332,7 @@ static const cli_opt demo_opts[] = {
     {"hang", 0, "I@T", "SIGSTOP node I after T tokens (detected by --timeout)"},
     {"capacities", 0, "C0,C1,...", "advertised capacity of each node (default all 1)"},
     {"verbose", 0, NULL, "show the nodes' own log lines"},
+    CLI_DP_OPTS,
     {0},
 };
 
