@@ -190,6 +190,12 @@ int veil_sve_invert_finish(veil_sve_invert *s, float *obs);
 /* One line: variant, policy, key sets, attack and the attacker's mean basis
  * error ||Q_est - Q||_F / ||Q||_F (1.41 ~ unrelated orthogonal matrices). */
 void veil_sve_invert_summary(const veil_sve_invert *s, char *buf, size_t n);
+/* The CLI's entry: --sve VARIANT [--sve-keys POLICY] [--sve-hop M]
+ * [--sve-attack A] as strings (NULL = default: session, 0, none).  *out is
+ * NULL (and 0 returned) when variant is NULL and no other SVE option is set. */
+int veil_sve_invert_from_args(const veil_model *m, int layer, const char *variant,
+                              const char *keys, const char *hop, const char *attack,
+                              veil_sve_invert **out);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include "veil/attack.h"
 #include "veil/dp.h"
 #include "veil/eval.h"
+#include "veil/sve.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -205,6 +206,12 @@ static const cli_opt invert_opts[] = {
     {"train-tokens", 0, "N", "tokens to train the linear inverter on (default 8192)"},
     {"candidates", 0, "N", "vocab-match: only the top-N guesses of linear/nearest (0 = all)"},
     {"threads", 0, "N", "threads (default: all cores)"},
+    /* SVE (owned by the SVE module, src/privacy/sve_invert.c) */
+    {"sve", 0, "paper|strong", "the node sees states under SVE keys of this variant"},
+    {"sve-keys", 0, "session|request|reuse:N", "SVE key policy (default session)"},
+    {"sve-hop", 0, "M", "SVE: state returns to the client every M shards (default 0)"},
+    {"sve-attack", 0, "none|known-weights|covariance",
+     "SVE: recover the secret basis first, then run the methods (default none)"},
     {0},
 };
 
@@ -218,11 +225,13 @@ typedef struct {
     veil_dp_mech mech;
     veil_dp_rng *rng, *atk_rng; /* client noise; the attacker's own noise */
     int dp_on, layer, split;
+    veil_sve_invert *sve; /* --sve: SVE observation (src/privacy/sve_invert.c) */
 } invert_ctx;
 
 static void invert_free(invert_ctx *c)
 {
     veil_attacker_free(c->atk);
+    veil_sve_invert_free(c->sve);
     veil_dp_rng_free(c->rng);
     veil_dp_rng_free(c->atk_rng);
     free(c->obs);
@@ -238,7 +247,10 @@ static void invert_free(invert_ctx *c)
 static int observe_seqs(const invert_ctx *c, const veil_seqs *s, veil_dp_rng *rng, float *out)
 {
     int dim = c->in.m->cfg.dim;
-    for (int q = 0; q < s->n; q++)
+    for (int q = 0; c->sve && s == &c->target && q < s->n; q++)
+        if (veil_sve_invert_observe(c->sve, s->tok + s->start[q], s->len[q], out, s->start[q]))
+            return cli_fail_lib("cannot observe under SVE");
+    for (int q = 0; !(c->sve && s == &c->target) && q < s->n; q++)
         if (veil_attack_observe(c->in.m, s->tok + s->start[q], s->len[q], c->split, c->layer,
                                 c->dp_on ? &c->mech : NULL, rng,
                                 out + (size_t)s->start[q] * dim))
@@ -367,6 +379,13 @@ static int invert_setup(cli_args *a, invert_ctx *c, long *max_len, long *train_t
         return CLI_USAGE;
     c->layer = (int)layer;
     c->split = (int)split;
+    /* --sve: the attacked states are observed under SVE (the attacker's own
+     * training text stays plain: it holds only the public model) */
+    if (cli_has(a, "sve") && (cli_has(a, "split") || c->dp_on))
+        return cli_usage_error(a, "--sve does not combine with --split/--dp-* here");
+    if (veil_sve_invert_from_args(c->in.m, c->layer, cli_get(a, "sve"), cli_get(a, "sve-keys"),
+                                  cli_get(a, "sve-hop"), cli_get(a, "sve-attack"), &c->sve))
+        return cli_usage_error(a, "%s", veil_last_error());
     const char *train = cli_get(a, "train");
     if (train && veil_corpus_load(train, &c->train_corpus))
         return cli_fail_lib("cannot load training text");
@@ -438,6 +457,12 @@ static int run_invert(cli_args *a)
             rc = cli_fail_lib("cannot build the attacker");
     }
     if (!rc) rc = observe_seqs(&c, &c.target, c.rng, c.obs);
+    if (!rc && c.sve) { /* SVE: pooled decoding, then one summary line */
+        char line[512];
+        if (veil_sve_invert_finish(c.sve, c.obs)) rc = cli_fail_lib("SVE attack failed");
+        veil_sve_invert_summary(c.sve, line, sizeof line);
+        printf("%s\n", line);
+    }
     if (!rc && c.dp_on) report_spend(&c);
     int need_linear = want[VEIL_ATTACK_LINEAR] || cands > 0;
     if (!rc) rc = load_train_text(&c, next_doc, max_len, train_tokens);

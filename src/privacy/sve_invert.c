@@ -224,3 +224,29 @@ void veil_sve_invert_summary(const veil_sve_invert *s, char *buf, size_t n)
         snprintf(buf + k, n - k, ", mean basis error %.4f (0 = key recovered, ~1.41 = "
                  "unrelated)", s->err_sum / s->err_n);
 }
+
+int veil_sve_invert_from_args(const veil_model *m, int layer, const char *variant,
+                              const char *keys, const char *hop, const char *attack,
+                              veil_sve_invert **out)
+{
+    *out = NULL;
+    if (!variant) {
+        if (keys || hop || attack)
+            return veil_fail(VEIL_EINVAL, "--sve-keys/--sve-hop/--sve-attack need --sve");
+        return 0;
+    }
+    veil_sve_variant v;
+    veil_sve_policy p = {VEIL_SVE_KEYS_SESSION, 0};
+    veil_sve_atk a = VEIL_SVE_ATK_NONE;
+    long h = 0;
+    int rc = veil_sve_variant_parse(variant, &v);
+    if (!rc && keys) rc = veil_sve_policy_parse(keys, &p);
+    if (!rc && attack) rc = veil_sve_atk_parse(attack, &a);
+    if (!rc && hop) {
+        char *end;
+        h = strtol(hop, &end, 10);
+        if (end == hop || *end || h < 0 || h > m->cfg.n_layers)
+            rc = veil_fail(VEIL_EINVAL, "--sve-hop '%s' is not in 0..%d", hop, m->cfg.n_layers);
+    }
+    return rc ? rc : veil_sve_invert_new(m, v, &p, (int)h, layer, a, out);
+}
