@@ -10,7 +10,8 @@
  *    of 2^a rows and 2^b columns (a = n/2, b = n - a), one Pedersen
  *    commitment per row.  An evaluation f(z) is proven with a
  *    Bulletproofs-style inner-product argument with blinded L/R messages
- *    and a final Schnorr step: zero knowledge, 2b + 1 points and 2 scalars.
+ *    and a final Schnorr step, plus a proof that the value commitment opens
+ *    over (U, H): zero knowledge, 2b + 2 points and 4 scalars.
  *
  * Every prover and verifier takes the caller's transcript: the caller
  * absorbs whatever the statement depends on beyond what is listed here
