@@ -46,6 +46,11 @@ done
 check same "$work/dp1.txt" "$work/dp2.txt"
 check grep -q "^dp: gauss eps=500" "$work/dp1.err"
 
+# SVE through the nodes (numerical equality is checked in test_net_pipeline)
+"$bin" run --insecure --nodes "$nodes" -n 40 -t 0 --sve strong --sve-hop 1 >"$work/sve.txt" 2>"$work/sve.err"
+check [ $? = 0 -a -s "$work/sve.txt" ]
+"$bin" run --insecure --nodes "$nodes" -n 5 --sve paper --split 1 >/dev/null 2>&1; check [ $? = 1 ]
+
 # 8 concurrent clients (separate processes) on the same 3 nodes
 cpids=()
 for i in $(seq 8); do

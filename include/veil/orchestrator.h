@@ -137,6 +137,16 @@ int veil_orch_failovers(const veil_orch *o);
 /* Bytes the client sent and received (frames included). */
 void veil_orch_bytes(const veil_orch *o, uint64_t *sent, uint64_t *received);
 
+/* SVE over the pipeline (veil/sve.h): hooks that draw keys for the actual
+ * partition (plan), ship transformed weights (shard_weights), enter/exit the
+ * secret basis (egress/ingress) and re-key at the client hops every `hop`
+ * shards (relay/relay_at; hop 0 = one chain). Not combinable with split.
+ * v is a veil_sve_variant (VEIL_SVE_PAPER or VEIL_SVE_STRONG). */
+typedef struct veil_orch_sve veil_orch_sve;
+int veil_orch_sve_new(const veil_model *m, int v, int hop, veil_orch_sve **out);
+void veil_orch_sve_hooks(veil_orch_sve *s, veil_orch_hooks *h); /* sets every hook but replica_result */
+void veil_orch_sve_free(veil_orch_sve *s); /* wipes the keys */
+
 /* Heterogeneous scheduling: split `layers` layers into n parts proportional
  * to cap[i] (largest remainder), each at least 1; requires layers >= n. */
 int veil_partition(int layers, const double *cap, int n, int *counts);

@@ -3,6 +3,7 @@
 
 #include "veil/dp.h"
 #include "veil/node.h"
+#include "veil/sve.h"
 #include "veil/orchestrator.h"
 #include "veil/tls.h"
 
@@ -29,6 +30,10 @@
         {"temperature", 't', "TEMP", "sampling temperature, 0 = greedy (default 1.0)"},          \
         {"topp", 'p', "TOPP", "top-p (default 0.9)"},                                            \
         {"seed", 's', "SEED", "RNG seed (default: current time)"}
+
+#define SVE_OPTS                                                                               \
+    {"sve", 0, "paper|strong", "Sequential Vector Encryption of weights and hidden states"},     \
+        {"sve-hop", 0, "M", "with --sve: re-key at the client after every M shards (default 0)"}
 
 #define PIPELINE_OPTS                                                                          \
     {"replicas", 0, "R", "place every shard on R distinct nodes (default 1)"},                  \
@@ -205,6 +210,8 @@ typedef struct {
     veil_dp_mech mech;
     veil_dp_rng *rng;
     veil_dp_accountant acc;
+    /* the hooks DP is layered under (SVE): noise first, then their egress */
+    veil_orch_hooks inner;
 } dp_egress;
 
 static int dp_egress_fn(void *ctx, int pos, int T, float *x)
@@ -212,7 +219,49 @@ static int dp_egress_fn(void *ctx, int pos, int T, float *x)
     dp_egress *d = ctx;
     int rc = veil_dp_apply(&d->mech, d->rng, x, T);
     if (!rc) veil_dp_accountant_add(&d->acc, T);
+    if (!rc && d->inner.egress) rc = d->inner.egress(d->inner.ctx, pos, T, x);
     return rc;
+}
+
+/* The other hooks pass through to the inner set. */
+static int dp_plan(void *c, int n, const int *b) { dp_egress *d = c; return d->inner.plan(d->inner.ctx, n, b); }
+static int dp_weights(void *c, int s, int f, int l, float *o)
+{
+    dp_egress *d = c;
+    return d->inner.shard_weights(d->inner.ctx, s, f, l, o);
+}
+static int dp_ingress(void *c, int p, int T, float *x) { dp_egress *d = c; return d->inner.ingress(d->inner.ctx, p, T, x); }
+static int dp_relay(void *c, int s, int p, int T, float *x)
+{
+    dp_egress *d = c;
+    return d->inner.relay(d->inner.ctx, s, p, T, x);
+}
+static int dp_relay_at(void *c, int s) { dp_egress *d = c; return d->inner.relay_at(d->inner.ctx, s); }
+
+/* DP's egress over whatever hooks are already set in *h. */
+static void dp_layer(dp_egress *d, veil_orch_hooks *h)
+{
+    d->inner = *h;
+    *h = (veil_orch_hooks){.ctx = d, .egress = dp_egress_fn};
+    if (d->inner.plan) h->plan = dp_plan;
+    if (d->inner.shard_weights) h->shard_weights = dp_weights;
+    if (d->inner.ingress) h->ingress = dp_ingress;
+    if (d->inner.relay) h->relay = dp_relay;
+    if (d->inner.relay_at) h->relay_at = dp_relay_at;
+}
+
+/* --sve VARIANT [--sve-hop M]: 0 = off, 1 = on (*out set), <0 = usage. */
+static int sve_setup(cli_args *a, const veil_model *m, veil_orch_sve **out)
+{
+    const char *v = cli_get(a, "sve");
+    long hop;
+    veil_sve_variant var;
+    *out = NULL;
+    if (!v) return cli_has(a, "sve-hop") ? cli_usage_error(a, "--sve-hop needs --sve"), -1 : 0;
+    if (veil_sve_variant_parse(v, &var)) return cli_usage_error(a, "--sve wants paper or strong, got '%s'", v), -1;
+    if (cli_int(a, "sve-hop", 0, 0, VEIL_MAX_LAYERS, &hop)) return -1;
+    if (veil_orch_sve_new(m, var, (int)hop, out)) return cli_fail_lib("cannot set up SVE"), -1;
+    return 1;
 }
 
 static void dp_report(dp_egress *d)
@@ -236,17 +285,20 @@ static int generate_remote(cli_args *a, const char *const *nodes, int n, const v
     veil_tokenizer *tk = NULL;
     veil_orch *o = NULL;
     dp_egress dp = {0};
+    veil_orch_sve *sve = NULL;
     int rc = CLI_FAIL, dp_on = 0;
     if (veil_model_open(mpath, &m)) {
         cli_fail_lib("cannot load model");
         goto done;
     }
     if ((rc = cli_dp_setup(a, m->cfg.dim, &dp.mech, &dp.rng, &dp_on))) goto done;
-    rc = CLI_FAIL;
+    int sv = sve_setup(a, m, &sve);
+    rc = sv < 0 ? CLI_USAGE : CLI_FAIL;
+    if (sv < 0) goto done;
+    if (sve) veil_orch_sve_hooks(sve, &po.hooks);
     if (dp_on) {
         veil_dp_accountant_init(&dp.acc, &dp.mech);
-        po.hooks.ctx = &dp;
-        po.hooks.egress = dp_egress_fn;
+        dp_layer(&dp, &po.hooks);
     }
     if (veil_tokenizer_open(zpath, m->cfg.vocab_size, &tk)) {
         cli_fail_lib("cannot load tokenizer");
@@ -277,6 +329,7 @@ static int generate_remote(cli_args *a, const char *const *nodes, int n, const v
 done:
     veil_dp_rng_free(dp.rng);
     veil_orch_free(o);
+    veil_orch_sve_free(sve);
     veil_tokenizer_free(tk);
     veil_model_close(m);
     return rc;
@@ -289,6 +342,7 @@ static const cli_opt run_opts[] = {
     {"stats", 0, NULL, "print the per-node table on stderr"},
     {"threads", 0, "N", "kernel threads for --split layers"},
     SECURITY_OPTS,
+    SVE_OPTS,
     CLI_DP_OPTS,
     {0},
 };
@@ -332,6 +386,7 @@ static const cli_opt demo_opts[] = {
     {"hang", 0, "I@T", "SIGSTOP node I after T tokens (detected by --timeout)"},
     {"capacities", 0, "C0,C1,...", "advertised capacity of each node (default all 1)"},
     {"verbose", 0, NULL, "show the nodes' own log lines"},
+    SVE_OPTS,
     CLI_DP_OPTS,
     {0},
 };
