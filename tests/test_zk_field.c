@@ -12,8 +12,6 @@
 #include <gmp.h>
 #endif
 
-static void rand_bytes(void *p, size_t n) { RAND_bytes(p, (int)n); }
-
 static void test_basics(void)
 {
     veil_fe a, b, c, one, zero;
@@ -67,6 +65,8 @@ static void test_basics(void)
 }
 
 #ifdef VEIL_HAVE_GMP
+static void rand_bytes(void *p, size_t n) { RAND_bytes(p, (int)n); }
+
 static void fe_to_mpz(mpz_t z, const veil_fe *a)
 {
     uint8_t b[32];
