@@ -167,6 +167,38 @@ int main(void)
     CHECK(veil_verifier_step(v, 1, 2, 5, 0, 1, 3, names, outs, &vd) == 0 && vd.use == 0 &&
           vd.flagged == 1 && veil_verifier_output(v, 1) != NULL);
     CHECK(veil_verifier_step(v, 1, 2, 5, 1, 1, 2, names, outs, &vd) == VEIL_EVERIFY && vd.reexecute);
+    /* fingerprints instead of blocks: honest, wrong, malformed */
+    float z[64];
+    for (int i = 0; i < 64; i++) z[i] = (float)(i % 9) - 4.0f;
+    veil_fp fp;
+    uint8_t enc[400], bad_enc[400];
+    CHECK(veil_fp_compute(z, 1, 64, VEIL_FP_DEFAULT_K, 4, 7, &fp) == 0);
+    int n = veil_fp_encode(&fp, enc, sizeof enc);
+    z[3] += 1;
+    veil_fp wrong;
+    veil_fp_compute(z, 1, 64, VEIL_FP_DEFAULT_K, 4, 7, &wrong);
+    veil_fp_encode(&wrong, bad_enc, sizeof bad_enc);
+    z[3] -= 1;
+    CHECK(veil_verifier_begin(v, 1, 2, 5, 7, 1) == 0);
+    CHECK(veil_verifier_add(v, 1, "full", z) == 0);
+    CHECK(veil_verifier_add_fp(v, 1, "fp-ok", enc, (size_t)n) == 0);
+    CHECK(veil_verifier_add_fp(v, 1, "fp-wrong", bad_enc, (size_t)n) == 0);
+    CHECK(veil_verifier_add_fp(v, 1, "fp-junk", enc, 7) == 0);
+    CHECK(veil_verifier_decide(v, 1, &vd) == 0 && vd.use == 0 && vd.q.n_agree == 2 &&
+          vd.flagged == 2 && vd.q.minority_mask == 12u);
+    /* a quorum of fingerprints only: fetch a block from the winner */
+    CHECK(veil_verifier_begin(v, 1, 2, 5, 7, 1) == 0);
+    CHECK(veil_verifier_add(v, 1, "wrong-full", y) == 0);
+    CHECK(veil_verifier_add_fp(v, 1, "a", enc, (size_t)n) == 0);
+    CHECK(veil_verifier_add_fp(v, 1, "b", enc, (size_t)n) == 0);
+    CHECK(veil_verifier_decide(v, 1, &vd) == VEIL_EVERIFY && vd.reexecute && vd.use == 1 &&
+          vd.q.minority_mask == 1u);
+    CHECK(veil_verifier_add(v, 1, "a", z) == 0);
+    int before = veil_verifier_flag_count(v);
+    CHECK(veil_verifier_decide(v, 1, &vd) == 0 && vd.use == 3 && veil_verifier_output(v, 1) != NULL);
+    CHECK(veil_verifier_flag_count(v) == before); /* not flagged twice for one step */
+    CHECK(veil_verifier_begin(v, 1, 2, 5, 7, 1) == 0 && veil_verifier_add_fp(v, 1, "a", enc, (size_t)n) == 0);
+    CHECK(veil_verifier_decide(v, 1, &vd) == VEIL_EINVAL); /* a lone fingerprint */
     veil_verifier_free(v);
     veil_model_close(M);
     return test_done();

@@ -282,11 +282,19 @@ int veil_verifier_begin(veil_verifier *v, int shard, int first, int last, int po
  * arrival order; up to VEIL_MAX_REPLICAS per step (re-executions included). */
 int veil_verifier_add(veil_verifier *v, int shard, const char *node, const float *x);
 
+/* A replica that sent only a fingerprint of its block (veil_fp_encode of
+ * veil_fp_compute(out, T, dim, VEIL_FP_DEFAULT_K, last - 1, pos)): n bytes
+ * from the network, decoded and checked here; a malformed one is flagged. */
+int veil_verifier_add_fp(veil_verifier *v, int shard, const char *node, const uint8_t *enc,
+                         size_t n);
+
 typedef struct {
     veil_quorum_result q;
     int use;          /* replica index (add order) whose output to use, -1 none */
     int reexecute;    /* 1: no quorum yet: run the shard on another node, add
-                         its output and decide again */
+                         its output and decide again; or (use >= 0) the quorum
+                         sent only fingerprints: fetch replica use's block,
+                         add it and decide again */
     int flagged;      /* flags printed by this decision */
 } veil_verdict;
 

@@ -19,7 +19,11 @@ typedef struct {
     int decided, unresolved; /* unresolved: a failed quorum not settled yet */
     char node[VEIL_MAX_REPLICAS][64];
     float *out[VEIL_MAX_REPLICAS];
-    size_t cap; /* floats per buffer */
+    size_t cap;                      /* floats per buffer */
+    int has_out[VEIL_MAX_REPLICAS];  /* 0: replica sent only a fingerprint */
+    veil_fp fp[VEIL_MAX_REPLICAS];   /* its fingerprint (when !has_out) */
+    int bad_fp[VEIL_MAX_REPLICAS];   /* malformed: agrees with nobody */
+    uint32_t judged;                 /* replicas already flagged or credited */
     int use;
 } step;
 
@@ -126,32 +130,58 @@ int veil_verifier_begin(veil_verifier *v, int shard, int first, int last, int po
                          shard, first, last, pos, T);
     step *s = &v->st[shard];
     settle_unresolved(v, s);
-    s->first = first, s->last = last, s->pos = pos, s->T = T;
-    s->n = 0, s->decided = 0, s->use = -1;
-    return 0;
-}
-
-int veil_verifier_add(veil_verifier *v, int shard, const char *node, const float *x)
-{
-    if (shard < 0 || shard >= v->n_shards) return veil_fail(VEIL_EINVAL, "verifier: bad shard");
-    step *s = &v->st[shard];
-    if (s->T < 1) return veil_fail(VEIL_EINVAL, "verifier: add before begin");
-    if (s->n == VEIL_MAX_REPLICAS)
-        return veil_fail(VEIL_ERANGE, "verifier: more than %d replicas", VEIL_MAX_REPLICAS);
-    size_t need = (size_t)s->T * v->dim;
-    if (need > s->cap) {
+    size_t need = (size_t)T * v->dim;
+    if (need > s->cap) { /* buffers are (re)allocated lazily by add */
         for (int r = 0; r < VEIL_MAX_REPLICAS; r++) {
             free(s->out[r]);
             s->out[r] = NULL;
         }
         s->cap = need;
     }
+    s->first = first, s->last = last, s->pos = pos, s->T = T;
+    s->n = 0, s->decided = 0, s->use = -1, s->judged = 0;
+    return 0;
+}
+
+/* Next replica slot of a begun step, named. */
+static int next_slot(veil_verifier *v, int shard, const char *node, step **out)
+{
+    if (shard < 0 || shard >= v->n_shards) return veil_fail(VEIL_EINVAL, "verifier: bad shard");
+    step *s = &v->st[shard];
+    if (s->T < 1) return veil_fail(VEIL_EINVAL, "verifier: add before begin");
+    if (s->n == VEIL_MAX_REPLICAS)
+        return veil_fail(VEIL_ERANGE, "verifier: more than %d replicas", VEIL_MAX_REPLICAS);
+    snprintf(s->node[s->n], sizeof s->node[0], "%s", node && *node ? node : "?");
+    s->has_out[s->n] = s->bad_fp[s->n] = 0;
+    s->decided = 0;
+    *out = s;
+    return 0;
+}
+
+int veil_verifier_add_fp(veil_verifier *v, int shard, const char *node, const uint8_t *enc,
+                         size_t n)
+{
+    step *s = NULL;
+    int rc = next_slot(v, shard, node, &s);
+    if (rc) return rc;
+    veil_fp *fp = &s->fp[s->n];
+    /* a malformed or misplaced fingerprint is a disagreement, not an error */
+    s->bad_fp[s->n] = veil_fp_decode(enc, n, fp) != 0 || fp->pos != (uint32_t)s->pos ||
+                      fp->T != (uint32_t)s->T || fp->dim != (uint32_t)v->dim;
+    s->n++;
+    return 0;
+}
+
+int veil_verifier_add(veil_verifier *v, int shard, const char *node, const float *x)
+{
+    step *s = NULL;
+    int rc = next_slot(v, shard, node, &s);
+    if (rc) return rc;
     if (!s->out[s->n] && !(s->out[s->n] = malloc(s->cap * sizeof(float))))
         return veil_fail(VEIL_ENOMEM, "out of memory");
-    memcpy(s->out[s->n], x, need * sizeof(float));
-    snprintf(s->node[s->n], sizeof s->node[0], "%s", node && *node ? node : "?");
+    memcpy(s->out[s->n], x, (size_t)s->T * v->dim * sizeof(float));
+    s->has_out[s->n] = 1;
     s->n++;
-    s->decided = 0;
     return 0;
 }
 
@@ -195,6 +225,48 @@ static int decide_single(veil_verifier *v, step *s, veil_verdict *out)
     return 0;
 }
 
+/* Quorum over full blocks, or over fingerprints when some replicas sent only
+ * one (the blocks are fingerprinted with the same parameters). */
+static int step_quorum(veil_verifier *v, step *s, veil_quorum_result *q)
+{
+    const float *outs[VEIL_MAX_REPLICAS];
+    int all_full = 1, k = VEIL_FP_DEFAULT_K;
+    for (int r = 0; r < s->n; r++) {
+        outs[r] = s->has_out[r] ? s->out[r] : NULL;
+        all_full &= s->has_out[r];
+        if (!s->has_out[r] && !s->bad_fp[r]) k = s->fp[r].k;
+    }
+    if (all_full) return veil_quorum_outputs(s->n, outs, (size_t)s->T * v->dim, &v->o.quorum, q);
+    static _Thread_local veil_fp fps[VEIL_MAX_REPLICAS];
+    for (int r = 0; r < s->n; r++) {
+        memset(&fps[r], 0, sizeof fps[r]); /* a bad fingerprint (T = 0) agrees with nobody */
+        if (s->has_out[r])
+            veil_fp_compute(s->out[r], s->T, v->dim, k, s->last - 1, (uint32_t)s->pos, &fps[r]);
+        else if (!s->bad_fp[r])
+            fps[r] = s->fp[r];
+    }
+    return veil_quorum_fps(s->n, fps, outs, s->T, v->dim, &v->o.quorum, q);
+}
+
+static void flag_minority(veil_verifier *v, step *s, veil_verdict *out)
+{
+    for (int r = 0; r < s->n; r++) {
+        if (s->judged >> r & 1) continue; /* a re-decision after a fetch */
+        s->judged |= 1u << r;
+        if (!(out->q.minority_mask >> r & 1)) {
+            node_of(v, s->node[r])->agree++;
+            continue;
+        }
+        char reason[200];
+        snprintf(reason, sizeof reason, "%s of layers [%d,%d) at positions %d..%d disagrees "
+                 "with the quorum (%d of %d replicas agree)",
+                 s->has_out[r] ? "output" : s->bad_fp[r] ? "malformed fingerprint" : "fingerprint",
+                 s->first, s->last, s->pos, s->pos + s->T - 1, out->q.n_agree, s->n);
+        raise_flag(v, s, s->node[r], VEIL_EV_FLAG, reason);
+        out->flagged++;
+    }
+}
+
 int veil_verifier_decide(veil_verifier *v, int shard, veil_verdict *out)
 {
     memset(out, 0, sizeof *out);
@@ -202,15 +274,14 @@ int veil_verifier_decide(veil_verifier *v, int shard, veil_verdict *out)
     if (shard < 0 || shard >= v->n_shards) return veil_fail(VEIL_EINVAL, "verifier: bad shard");
     step *s = &v->st[shard];
     if (s->n < 1) return veil_fail(VEIL_EINVAL, "verifier: decide without outputs");
-    int rc = s->n == 1 ? decide_single(v, s, out) : 0;
     if (s->n == 1) {
+        if (!s->has_out[0]) return veil_fail(VEIL_EINVAL, "verifier: a lone fingerprint has no output");
+        int rc = decide_single(v, s, out);
         s->use = out->use;
         s->decided = rc == 0;
         return rc;
     }
-    const float *outs[VEIL_MAX_REPLICAS];
-    for (int r = 0; r < s->n; r++) outs[r] = s->out[r];
-    rc = veil_quorum_outputs(s->n, outs, (size_t)s->T * v->dim, &v->o.quorum, &out->q);
+    int rc = step_quorum(v, s, &out->q);
     if (rc) return rc;
     if (!out->q.decided) {
         out->reexecute = 1;
@@ -218,21 +289,19 @@ int veil_verifier_decide(veil_verifier *v, int shard, veil_verdict *out)
         return veil_fail(VEIL_EVERIFY, "replicas of layers [%d,%d) disagree at positions %d..%d: "
                          "no quorum among %d", s->first, s->last, s->pos, s->pos + s->T - 1, s->n);
     }
-    for (int r = 0; r < s->n; r++) {
-        if (!(out->q.minority_mask >> r & 1)) {
-            node_of(v, s->node[r])->agree++;
-            continue;
-        }
-        char reason[200];
-        snprintf(reason, sizeof reason, "output of layers [%d,%d) at positions %d..%d disagrees "
-                 "with the quorum (%d of %d replicas agree)", s->first, s->last, s->pos,
-                 s->pos + s->T - 1, out->q.n_agree, s->n);
-        raise_flag(v, s, s->node[r], VEIL_EV_FLAG, reason);
-        out->flagged++;
-    }
-    s->use = out->use = out->q.winner;
-    s->decided = 1;
+    flag_minority(v, s, out);
     s->unresolved = 0;
+    out->use = out->q.winner;
+    for (int r = 0; !s->has_out[out->use] && r < s->n; r++)
+        if (out->q.agree_mask >> r & 1 && s->has_out[r]) out->use = r;
+    if (!s->has_out[out->use]) { /* the quorum sent fingerprints only */
+        out->reexecute = 1;
+        return veil_fail(VEIL_EVERIFY, "the agreeing replicas of layers [%d,%d) sent only "
+                         "fingerprints: fetch the block from %s", s->first, s->last,
+                         s->node[out->use]);
+    }
+    s->use = out->use;
+    s->decided = 1;
     return 0;
 }
 
