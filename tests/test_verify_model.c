@@ -178,6 +178,38 @@ static void test_disputes(void)
     CHECK(veil_bisect_fps(f, f, 0, &probes) == VEIL_EINVAL);
 }
 
+/* Chunked prefill (T > 64 runs in pieces): the wrapper equals a plain shard
+ * bit for bit, and the recorder's fingerprint of the last layer equals the
+ * one-shot fingerprint of the output block. */
+static void test_long_block(void)
+{
+    enum { T = 100 };
+    int dim = M->cfg.dim;
+    float *a = malloc(sizeof(float) * T * dim), *b = malloc(sizeof(float) * T * dim);
+    for (int t = 0; t < T; t++) veil_embed(M, (t * 37 + 1) % M->cfg.vocab_size, a + (size_t)t * dim);
+    memcpy(b, a, sizeof(float) * T * dim);
+    veil_adv_mode hm = {.kind = VEIL_ADV_HONEST};
+    veil_adv_shard *w;
+    veil_shard *s;
+    veil_fp_recorder *rec;
+    veil_fp fps[5], one;
+    CHECK(veil_adv_new(&M->cfg, 0, 5, M->layers, T, &hm, 1, &w) == 0);
+    CHECK(veil_model_shard(M, 0, 5, T, &s) == 0);
+    CHECK(veil_fp_recorder_new(0, 5, dim, 32, 0, &rec) == 0);
+    veil_shard_set_hook(s, veil_fp_recorder_hook, rec);
+    veil_fp_recorder_begin(rec, 0, T, b);
+    CHECK(veil_adv_forward(w, 0, T, a) == 0 && veil_shard_forward_batch(s, 0, T, b) == 0);
+    CHECK(memcmp(a, b, sizeof(float) * T * dim) == 0);
+    CHECK(veil_fp_recorder_finish(rec, fps) == 0);
+    CHECK(veil_fp_compute(b, T, dim, 32, 4, 0, &one) == 0 && veil_fp_equal(&one, &fps[4]));
+    CHECK(veil_fp_recorder_history(rec, 0) == NULL); /* no history requested */
+    veil_fp_recorder_free(rec);
+    veil_shard_free(s);
+    veil_adv_free(w);
+    free(a);
+    free(b);
+}
+
 static void test_cdv(void)
 {
     veil_cdv_profiler *p;
@@ -248,6 +280,7 @@ int main(void)
     make_tokens();
     test_adversaries();
     test_disputes();
+    test_long_block();
     test_cdv();
     veil_model_close(M);
     return test_done();
