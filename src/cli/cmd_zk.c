@@ -7,6 +7,7 @@
 #include "veil/zk_lookup.h"
 #include "veil/zk_matmul.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,14 @@ static uint64_t splitmix(uint64_t *s)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* --threads T (T > 0) caps every parallel region of the command, not only
+ * the MSMs: the library's generator derivation and point decoding use
+ * OpenMP's default team. */
+static void cap_threads(long threads)
+{
+    if (threads > 0) omp_set_num_threads((int)threads);
 }
 
 /* A (m x k) and B (k x n) with entries in [-2^(bits-1), 2^(bits-1)); C = A B. */
@@ -76,6 +85,7 @@ static int run_matmul(cli_args *a)
         cli_int(a, "n", 0, 1, 1 << 14, &n) || cli_int(a, "bits", 16, 1, 24, &bits) ||
         cli_int(a, "threads", 0, 0, 1024, &threads) || cli_u64(a, "seed", 1, &seed))
         return CLI_USAGE;
+    cap_threads(threads);
     veil_matmul_dims d;
     if (veil_matmul_dims_init(&d, (uint32_t)m, (uint32_t)k, (uint32_t)n))
         return cli_usage_error(a, "%s", veil_last_error());
@@ -144,6 +154,7 @@ static int vec_args(cli_args *a, long *n, long *bits, uint64_t *seed, long *thre
     if (cli_int(a, "n", 0, 2, 1L << 20, n) || cli_int(a, "bits", 16, 1, 20, bits) ||
         cli_int(a, "threads", 0, 0, 1024, threads) || cli_u64(a, "seed", 1, seed))
         return CLI_USAGE;
+    cap_threads(*threads);
     return 0;
 }
 
@@ -254,6 +265,7 @@ static int run_verify(cli_args *a)
     long threads;
     if (a->npos != 1) return cli_usage_error(a, "expected one proof file");
     if (cli_int(a, "threads", 0, 0, 1024, &threads)) return CLI_USAGE;
+    cap_threads(threads);
     uint8_t *buf;
     size_t len;
     if (veil_zkp_read_file(a->pos[0], &buf, &len)) return cli_fail_lib("zk verify");

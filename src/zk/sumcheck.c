@@ -193,27 +193,40 @@ static void round_terms(const veil_sc_poly *p, size_t half, unsigned deg, int sk
 #pragma omp parallel if (half >= PAR_MIN)
     {
         veil_fe loc[VEIL_SC_MAX_TERMS * (VEIL_SC_MAX_DEG + 1)];
-        veil_fe val[VEIL_SC_MAX_TABLES][VEIL_SC_MAX_DEG + 1];
+        /* e = 0 and 1 are read in place; ext[j][e-2] = f_j at e >= 2 */
+        const veil_fe *at[VEIL_SC_MAX_DEG + 1][VEIL_SC_MAX_TABLES];
+        veil_fe ext[VEIL_SC_MAX_TABLES][VEIL_SC_MAX_DEG - 1];
         for (size_t i = 0; i < nt * d1; i++)
             veil_fe_zero(&loc[i]);
+        for (size_t j = 0; j < ntab; j++)
+            for (unsigned e = 2; e <= deg; e++)
+                at[e][j] = &ext[j][e - 2];
 #pragma omp for schedule(static)
         for (size_t x = 0; x < half; x++) {
             for (size_t j = 0; j < ntab; j++) {
+                at[0][j] = &p->tab[j][x];
+                at[1][j] = &p->tab[j][x + half];
+                if (deg < 2) continue;
                 veil_fe dlt;
-                val[j][0] = p->tab[j][x];
-                val[j][1] = p->tab[j][x + half];
-                veil_fe_sub(&dlt, &val[j][1], &val[j][0]);
-                for (unsigned e = 2; e <= deg; e++)
-                    veil_fe_add(&val[j][e], &val[j][e - 1], &dlt);
+                veil_fe_sub(&dlt, at[1][j], at[0][j]);
+                veil_fe_add(&ext[j][0], at[1][j], &dlt);
+                for (unsigned e = 3; e <= deg; e++)
+                    veil_fe_add(&ext[j][e - 2], &ext[j][e - 3], &dlt);
             }
             for (size_t t = 0; t < nt; t++) {
                 const veil_sc_term *tm = &p->term[t];
                 if (tm->nf == 0) continue;
                 for (unsigned e = 0; e <= deg; e++) {
                     if (e == 1 && skip1) continue;
-                    veil_fe prod = val[tm->f[0]][e];
-                    for (unsigned k = 1; k < tm->nf; k++)
-                        veil_fe_mul(&prod, &prod, &val[tm->f[k]][e]);
+                    const veil_fe *const *v = at[e];
+                    veil_fe prod;
+                    if (tm->nf == 1) {
+                        veil_fe_add(&loc[t * d1 + e], &loc[t * d1 + e], v[tm->f[0]]);
+                        continue;
+                    }
+                    veil_fe_mul(&prod, v[tm->f[0]], v[tm->f[1]]);
+                    for (unsigned k = 2; k < tm->nf; k++)
+                        veil_fe_mul(&prod, &prod, v[tm->f[k]]);
                     veil_fe_add(&loc[t * d1 + e], &loc[t * d1 + e], &prod);
                 }
             }
