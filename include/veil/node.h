@@ -42,6 +42,7 @@ typedef struct veil_node veil_node;
 /* Bind, index --models, and start serving on a background thread. */
 int veil_node_start(const veil_node_opts *o, veil_node **out);
 int veil_node_port(const veil_node *n);
+const char *veil_node_name(const veil_node *n);
 /* Stop accepting, close every connection, wait for their threads, free. */
 void veil_node_stop(veil_node *n);
 /* Counters since start (the same figures a STATS frame carries). */

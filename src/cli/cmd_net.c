@@ -83,6 +83,7 @@ static const cli_opt node_opts[] = {
     {"max-sessions", 0, "N", "concurrent sessions (default 64)"},
     {"max-frame", 0, "BYTES", "largest frame payload accepted (default 64 MiB)"},
     {"idle-timeout", 0, "SECONDS", "close idle connections and sessions (default 300)"},
+    {"max-weights", 0, "MB", "total shard weights held at once (default 16384)"},
     {"port-file", 0, "PATH", "write the bound port here once listening"},
     SECURITY_OPTS,
     {0},
@@ -103,7 +104,7 @@ static int run_node(cli_args *a)
 {
     char host[256];
     int port;
-    long threads, sessions, frame, idle;
+    long threads, sessions, frame, idle, weights_mb;
     double cap;
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
     const char *listen = cli_get(a, "listen");
@@ -112,7 +113,8 @@ static int run_node(cli_args *a)
     if (cli_int(a, "threads", 0, 0, 64, &threads) || cli_float(a, "capacity", 1, 0.001, 1e6, &cap) ||
         cli_int(a, "max-sessions", 64, 1, 100000, &sessions) ||
         cli_int(a, "max-frame", VEIL_DEFAULT_MAX_FRAME, 4096, 1L << 30, &frame) ||
-        cli_int(a, "idle-timeout", 300, 1, 86400 * 7, &idle))
+        cli_int(a, "idle-timeout", 300, 1, 86400 * 7, &idle) ||
+        cli_int(a, "max-weights", 16384, 1, 1L << 30, &weights_mb))
         return CLI_USAGE;
     transport_choice tc;
     int rc = pick_transport(a, 0, &tc);
@@ -121,7 +123,8 @@ static int run_node(cli_args *a)
     veil_node_opts o = {.host = host, .port = port, .name = cli_get(a, "name"),
                         .models_dir = cli_get(a, "models"), .capacity = cap,
                         .max_sessions = (int)sessions, .max_frame = (uint32_t)frame,
-                        .idle_timeout_ms = (int)(idle * 1000), .transport = &tc.t};
+                        .idle_timeout_ms = (int)(idle * 1000), .transport = &tc.t,
+                        .max_weight_bytes = (size_t)weights_mb << 20};
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
@@ -136,7 +139,7 @@ static int run_node(cli_args *a)
     if (pf && write_port_file(pf, veil_node_port(n)))
         fprintf(stderr, "veil node: cannot write --port-file %s: %s\n", pf, strerror(errno));
     while (!g_stop) pause();
-    fprintf(stderr, "veil node %s: %s received, shutting down\n", o.name ? o.name : listen,
+    fprintf(stderr, "veil node %s: %s received, shutting down\n", veil_node_name(n),
             g_stop == SIGTERM ? "SIGTERM" : "SIGINT");
     veil_node_stop(n);
     transport_free(&tc);

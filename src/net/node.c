@@ -329,8 +329,14 @@ static int on_load(conn *c, const veil_frame *f)
     pthread_mutex_lock(&n->lock);
     int over = n->weight_bytes + bytes > n->o.max_weight_bytes;
     pthread_mutex_unlock(&n->lock);
-    if (over) return veil_fail(VEIL_ERANGE, "shard of %zu bytes exceeds the node's weight budget", bytes);
-    if (!(c->pw = malloc(bytes))) return veil_fail(VEIL_ENOMEM, "out of memory for %zu bytes", bytes);
+    if (over || !(c->pw = malloc(bytes))) { /* a refusal: the connection stays */
+        char msg[128];
+        snprintf(msg, sizeof msg, "shard of %zu bytes %s", bytes,
+                 over ? "exceeds the node's weight budget" : "does not fit in memory");
+        nlog(n, "refused shard for %s: %s", c->peer, msg);
+        send_error(c, 0, VEIL_ERANGE, msg);
+        return 1;
+    }
     c->pw_bytes = bytes;
     c->pw_got = 0;
     uint8_t buf[8];
@@ -818,6 +824,7 @@ int veil_node_start(const veil_node_opts *o, veil_node **out)
 }
 
 int veil_node_port(const veil_node *n) { return n->port; }
+const char *veil_node_name(const veil_node *n) { return n->name; }
 
 void veil_node_stats(veil_node *n, veil_msg_stats *out)
 {

@@ -451,13 +451,23 @@ static void heartbeat(veil_orch *o, double now)
     }
 }
 
+static int current_session(const veil_orch *o, uint64_t sid)
+{
+    for (int s = 0; s < o->n_shards; s++)
+        for (int r = 0; r < o->shards[s].n_rep; r++)
+            if (o->shards[s].sid[r] == sid) return 1;
+    return 0;
+}
+
 /* Handle one frame from node i while results are awaited. */
 static int await_frame(veil_orch *o, int i, want *w, int nw, int pos, int T, int *left)
 {
     veil_frame f;
     int rc = node_read(o, i, &f);
     if (rc) return rc;
-    if (f.h.type == VEIL_MSG_ERROR) rc = error_frame(o, i, &f);
+    if (f.h.type == VEIL_MSG_ERROR && f.h.session && !current_session(o, f.h.session))
+        olog(o, "ignoring an error about an earlier session from %s", o->nodes[i].addr);
+    else if (f.h.type == VEIL_MSG_ERROR) rc = error_frame(o, i, &f);
     else if (f.h.type == VEIL_MSG_RESULT) {
         for (int k = 0; k < nw; k++) {
             if (w[k].got || w[k].node != i || w[k].sid != f.h.session) continue;
