@@ -148,6 +148,34 @@ int main(void)
     run_mode("noise:0.0016", "consensus", 1, 1, ref);
     if (test_model_file("adversarial/stories260K-altered.bin"))
         run_mode("wrong-model", "consensus", 1, 1, ref);
+    /* options from command-line strings */
+    veil_verifier_opts co;
+    char lp[512], pp[512];
+    snprintf(lp, sizeof lp, "%s/opts.db", test_tmpdir());
+    snprintf(pp, sizeof pp, "%s/opts.cdv", test_tmpdir());
+    CHECK(veil_verifier_opts_from("sample:0.2", lp, NULL, M, &co) == 0 && co.ledger &&
+          co.mode.kind == VEIL_VERIFY_SAMPLE && !co.profile);
+    veil_verifier_opts_release(&co);
+    CHECK(veil_verifier_opts_from("cdv", "", NULL, M, &co) == VEIL_EINVAL);
+    CHECK(veil_verifier_opts_from("bogus", "", NULL, M, &co) == VEIL_EINVAL);
+    CHECK(veil_verifier_opts_from("cdv", "", "/nonexistent.cdv", M, &co) != 0);
+    {
+        veil_cdv_profiler *pr;
+        veil_cdv_profile *prof;
+        veil_shard *sh;
+        float xs[16 * 64];
+        veil_cdv_profiler_new(M, 8, &pr);
+        veil_model_shard(M, 0, 5, 16, &sh);
+        veil_shard_set_hook(sh, veil_cdv_profiler_hook, pr);
+        for (int t = 0; t < 16; t++) veil_embed(M, ref[t], xs + t * 64);
+        veil_shard_forward_batch(sh, 0, 16, xs);
+        veil_shard_free(sh);
+        CHECK(veil_cdv_profiler_finish(pr, &prof) == 0 && veil_cdv_profile_save(prof, pp) == 0);
+        veil_cdv_profiler_free(pr);
+        veil_cdv_profile_free(prof);
+    }
+    CHECK(veil_verifier_opts_from("cdv", "", pp, M, &co) == 0 && co.profile && !co.ledger);
+    veil_verifier_opts_release(&co);
     /* bad calls are refused, not crashes */
     veil_verifier_opts o = veil_verifier_defaults();
     o.flag_out = NULL;
@@ -183,9 +211,17 @@ int main(void)
     CHECK(veil_verifier_add(v, 1, "full", z) == 0);
     CHECK(veil_verifier_add_fp(v, 1, "fp-ok", enc, (size_t)n) == 0);
     CHECK(veil_verifier_add_fp(v, 1, "fp-wrong", bad_enc, (size_t)n) == 0);
-    CHECK(veil_verifier_add_fp(v, 1, "fp-junk", enc, 7) == 0);
     CHECK(veil_verifier_decide(v, 1, &vd) == 0 && vd.use == 0 && vd.q.n_agree == 2 &&
-          vd.flagged == 2 && vd.q.minority_mask == 12u);
+          vd.flagged == 1 && vd.q.minority_mask == 4u);
+    CHECK(veil_verifier_begin(v, 1, 2, 5, 7, 1) == 0);
+    CHECK(veil_verifier_add(v, 1, "full", z) == 0);
+    CHECK(veil_verifier_add_fp(v, 1, "fp-ok", enc, (size_t)n) == 0);
+    CHECK(veil_verifier_add_fp(v, 1, "fp-junk", enc, 7) == 0);
+    CHECK(veil_verifier_decide(v, 1, &vd) == 0 && vd.flagged == 1 && vd.q.minority_mask == 4u);
+    CHECK(veil_verifier_begin(v, 1, 2, 5, 8, 1) == 0); /* right bytes, wrong position */
+    CHECK(veil_verifier_add(v, 1, "full", z) == 0);
+    CHECK(veil_verifier_add_fp(v, 1, "fp-ok", enc, (size_t)n) == 0);
+    CHECK(veil_verifier_decide(v, 1, &vd) == VEIL_EVERIFY && vd.reexecute);
     /* a quorum of fingerprints only: fetch a block from the winner */
     CHECK(veil_verifier_begin(v, 1, 2, 5, 7, 1) == 0);
     CHECK(veil_verifier_add(v, 1, "wrong-full", y) == 0);

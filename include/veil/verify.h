@@ -266,6 +266,14 @@ typedef struct {
 } veil_verifier_opts;
 
 veil_verifier_opts veil_verifier_defaults(void);
+/* Options from command-line strings, for `veil run/demo --verify MODE
+ * [--ledger FILE] [--profile FILE]`: mode NULL = "consensus"; ledger NULL =
+ * $VEIL_LEDGER or ./veil-ledger.db ("" = none); profile required for cdv and
+ * checked against model m (its SHA-256 and width). Opens what it names:
+ * release with veil_verifier_opts_release. */
+int veil_verifier_opts_from(const char *mode, const char *ledger, const char *profile,
+                            const veil_model *m, veil_verifier_opts *out);
+void veil_verifier_opts_release(veil_verifier_opts *o);
 /* n_shards shards of a model of width dim. */
 int veil_verifier_new(const veil_verifier_opts *o, int n_shards, int dim, veil_verifier **out);
 void veil_verifier_free(veil_verifier *v);

@@ -44,6 +44,41 @@ veil_verifier_opts veil_verifier_defaults(void)
                                 .flag_out = stderr};
 }
 
+int veil_verifier_opts_from(const char *mode, const char *ledger, const char *profile,
+                            const veil_model *m, veil_verifier_opts *out)
+{
+    *out = veil_verifier_defaults();
+    int rc = veil_verify_parse(mode ? mode : "consensus", &out->mode);
+    if (rc) return rc;
+    if (out->mode.kind == VEIL_VERIFY_CDV && !profile)
+        return veil_fail(VEIL_EINVAL, "--verify cdv needs --profile FILE (made by veil model profile)");
+    veil_cdv_profile *p = NULL;
+    if (profile) {
+        if ((rc = veil_cdv_profile_load(profile, &p))) return rc;
+        if (memcmp(p->model_sha, m->sha256, 32) != 0 || p->dim != m->cfg.dim ||
+            p->n_layers != m->cfg.n_layers) {
+            veil_cdv_profile_free(p);
+            return veil_fail(VEIL_EINVAL, "CDV profile %s was made for another model", profile);
+        }
+        out->profile = p;
+    }
+    const char *env = getenv("VEIL_LEDGER");
+    const char *path = ledger ? ledger : env && *env ? env : "veil-ledger.db";
+    if (*path && (rc = veil_ledger_open(path, &out->ledger))) {
+        veil_verifier_opts_release(out);
+        return rc;
+    }
+    return 0;
+}
+
+void veil_verifier_opts_release(veil_verifier_opts *o)
+{
+    veil_cdv_profile_free((veil_cdv_profile *)o->profile); /* opts_from allocated it */
+    veil_ledger_close(o->ledger);
+    o->profile = NULL;
+    o->ledger = NULL;
+}
+
 /* A step that ended without a quorum: nobody can be blamed, every replica
  * gets a (light) failed-quorum mark. Settled steps blame only the minority. */
 static void settle_unresolved(veil_verifier *v, step *s)
