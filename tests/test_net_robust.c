@@ -256,6 +256,19 @@ static void test_session_limit(void)
     veil_orch_free(b);
     veil_orch_free(d);
     net_stop(&c);
+    /* memory budget: room for the weights but not for a KV cache */
+    no = (veil_node_opts){.quiet = 1};
+    no.max_memory_bytes = veil_layer_floats(&g_model->cfg) * g_model->cfg.n_layers * sizeof(float) + 16;
+    CHECK(veil_node_start(&no, &c.node[0]) == 0);
+    c.n = 1;
+    snprintf(c.addr[0], sizeof c.addr[0], "127.0.0.1:%d", veil_node_port(c.node[0]));
+    CHECK(veil_orch_new(g_model, &po, &d) != 0 && strstr(veil_last_error(), "memory budget"));
+    no.max_memory_bytes = 16; /* not even the weights */
+    veil_node_stop(c.node[0]);
+    CHECK(veil_node_start(&no, &c.node[0]) == 0);
+    snprintf(c.addr[0], sizeof c.addr[0], "127.0.0.1:%d", veil_node_port(c.node[0]));
+    CHECK(veil_orch_new(g_model, &po, &d) != 0 && strstr(veil_last_error(), "budget"));
+    net_stop(&c);
 }
 
 /* A connection that goes quiet is closed after the idle timeout; a limit

@@ -10,8 +10,8 @@
  * --models directory when the checkpoint hash and shard hash match; a node
  * only ever holds the layers it was asked for.
  *
- * Bounds: max sessions, max frame payload, max pushed-weight bytes, max
- * connections, idle timeout for connections and sessions. Every event is one
+ * Bounds: max sessions, max frame payload, memory for weights and KV caches,
+ * max connections, idle timeout for connections and sessions. Every event is one
  * line on stderr ("veil node NAME: ..."). */
 #ifndef VEIL_NODE_H
 #define VEIL_NODE_H
@@ -30,7 +30,7 @@ typedef struct {
     double capacity;        /* advertised relative speed (default 1) */
     int max_sessions;       /* default 64 */
     uint32_t max_frame;     /* default VEIL_DEFAULT_MAX_FRAME */
-    size_t max_weight_bytes; /* total pushed/loaded weights held (default 16 GiB) */
+    size_t max_memory_bytes; /* shard weights + KV caches held (default 16 GiB) */
     int idle_timeout_ms;    /* connections and sessions (default 300000) */
     int max_conns;          /* default 4 * max_sessions + 16 */
     const veil_transport *transport; /* default plain */

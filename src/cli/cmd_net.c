@@ -83,7 +83,7 @@ static const cli_opt node_opts[] = {
     {"max-sessions", 0, "N", "concurrent sessions (default 64)"},
     {"max-frame", 0, "BYTES", "largest frame payload accepted (default 64 MiB)"},
     {"idle-timeout", 0, "SECONDS", "close idle connections and sessions (default 300)"},
-    {"max-weights", 0, "MB", "total shard weights held at once (default 16384)"},
+    {"max-memory", 0, "MB", "shard weights + KV caches held at once (default 16384)"},
     {"port-file", 0, "PATH", "write the bound port here once listening"},
     SECURITY_OPTS,
     {0},
@@ -114,7 +114,7 @@ static int run_node(cli_args *a)
         cli_int(a, "max-sessions", 64, 1, 100000, &sessions) ||
         cli_int(a, "max-frame", VEIL_DEFAULT_MAX_FRAME, 4096, 1L << 30, &frame) ||
         cli_int(a, "idle-timeout", 300, 1, 86400 * 7, &idle) ||
-        cli_int(a, "max-weights", 16384, 1, 1L << 30, &weights_mb))
+        cli_int(a, "max-memory", 16384, 1, 1L << 30, &weights_mb))
         return CLI_USAGE;
     transport_choice tc;
     int rc = pick_transport(a, 0, &tc);
@@ -124,7 +124,7 @@ static int run_node(cli_args *a)
                         .models_dir = cli_get(a, "models"), .capacity = cap,
                         .max_sessions = (int)sessions, .max_frame = (uint32_t)frame,
                         .idle_timeout_ms = (int)(idle * 1000), .transport = &tc.t,
-                        .max_weight_bytes = (size_t)weights_mb << 20};
+                        .max_memory_bytes = (size_t)weights_mb << 20};
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);

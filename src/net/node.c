@@ -67,6 +67,7 @@ typedef struct session {
     veil_shard *sh;
     pthread_mutex_t lock;
     int next_pos, max_seq, max_T;
+    size_t kv_reserved; /* bytes of the memory budget this session holds */
     int has_next;
     veil_stream out;
     uint64_t next_sid;
@@ -83,7 +84,7 @@ struct veil_node {
     pthread_cond_t idle;
     int n_threads, n_conns, n_sessions;
     uint32_t next_handle;
-    size_t weight_bytes;
+    size_t weight_bytes, kv_bytes; /* held against o.max_memory_bytes */
     conn *conns;
     session *sessions;
     shard_rec *shards;
@@ -169,6 +170,7 @@ static void session_put_locked(veil_node *n, session *s)
 {
     if (--s->refs) return;
     veil_shard_free(s->sh);
+    n->kv_bytes -= s->kv_reserved;
     if (s->has_next) veil_stream_close(&s->out);
     pthread_mutex_destroy(&s->lock);
     shard_put_locked(n, s->rec);
@@ -327,7 +329,7 @@ static int on_load(conn *c, const veil_frame *f)
     }
     size_t bytes = shard_floats(l) * sizeof(float);
     pthread_mutex_lock(&n->lock);
-    int over = n->weight_bytes + bytes > n->o.max_weight_bytes;
+    int over = n->weight_bytes + n->kv_bytes + bytes > n->o.max_memory_bytes;
     pthread_mutex_unlock(&n->lock);
     if (over || !(c->pw = malloc(bytes))) { /* a refusal: the connection stays */
         char msg[128];
@@ -420,6 +422,13 @@ static int session_setup(conn *c, const veil_msg_open *m, session *s)
     s->max_T = (int)((n->o.max_frame - 8) / row);
     if (s->max_T > s->max_seq) s->max_T = s->max_seq;
     if (s->max_T < 1) return veil_fail(VEIL_ERANGE, "frame limit too small for one hidden state");
+    /* the KV cache counts against the memory budget before it is allocated */
+    size_t kv = 2 * (size_t)(s->rec->last - s->rec->first) * (size_t)s->max_seq * (size_t)veil_kv_dim(cfg) * 4;
+    pthread_mutex_lock(&n->lock);
+    int over = n->weight_bytes + n->kv_bytes + kv > n->o.max_memory_bytes;
+    if (!over) n->kv_bytes += s->kv_reserved = kv;
+    pthread_mutex_unlock(&n->lock);
+    if (over) return veil_fail(VEIL_ERANGE, "KV cache of %zu bytes exceeds the node's memory budget", kv);
     int rc = veil_shard_new(cfg, s->rec->first, s->rec->last, s->rec->layers, s->max_seq, &s->sh);
     if (rc) return rc;
     if (m->host[0]) {
@@ -787,7 +796,7 @@ static void defaults(veil_node_opts *o)
     if (o->capacity <= 0) o->capacity = 1;
     if (o->max_sessions <= 0) o->max_sessions = 64;
     if (o->max_frame < 4096) o->max_frame = VEIL_DEFAULT_MAX_FRAME;
-    if (!o->max_weight_bytes) o->max_weight_bytes = (size_t)16 << 30;
+    if (!o->max_memory_bytes) o->max_memory_bytes = (size_t)16 << 30;
     if (o->idle_timeout_ms <= 0) o->idle_timeout_ms = 300000;
     if (o->max_conns <= 0) o->max_conns = 4 * o->max_sessions + 16;
     if (!o->transport) o->transport = veil_transport_plain();
