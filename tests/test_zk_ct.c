@@ -14,7 +14,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__has_include)
+#if defined(__SANITIZE_ADDRESS__)
+#define VEIL_CT_ASAN 1 /* valgrind cannot run sanitizer builds */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VEIL_CT_ASAN 1
+#endif
+#endif
+
+#if defined(__has_include) && !defined(VEIL_CT_ASAN)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
 #define HAVE_MEMCHECK 1
@@ -71,7 +79,7 @@ int main(int argc, char **argv)
 #ifndef HAVE_MEMCHECK
     (void)argc;
     (void)argv;
-    return test_skip("valgrind/memcheck.h not available");
+    return test_skip("valgrind/memcheck.h not available (or a sanitizer build)");
 #else
     if (getenv("VEIL_CT_CHILD")) {
         child();
