@@ -44,8 +44,8 @@ X509 *tee_read_cert(const char *path);
 EVP_PKEY *tee_read_key(const char *path);
 X509 *tee_der_cert(const uint8_t *der, size_t n);
 
-/* Verify chain[0] <- chain[1] <- ... <- chain[n-1] (the trusted root, which
- * must be self-signed). names[i] names chain[i] in reasons. require_pss: every
+/* Verify chain[0] <- chain[1] <- ... <- chain[n-1] (the trusted root from
+ * the policy: only its validity period is checked). names[i] names chain[i] in reasons. require_pss: every
  * link must be signed with RSASSA-PSS. Checks issuer names, signatures and
  * validity periods. */
 int tee_verify_chain(X509 *const *chain, const char *const *names, int n, int require_pss);
