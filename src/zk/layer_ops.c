@@ -32,6 +32,23 @@ static void al_cols(zcirc *C, int first, int n, unsigned k, zv *out)
     }
 }
 
+/* Bound a view by n 16-bit limbs (see zcirc.bnd). */
+static void bound(zcirc *C, zv v, int n)
+{
+    if (C->nbnd == C->capbnd) {
+        size_t cap = C->capbnd ? 2 * C->capbnd : 64;
+        struct zbound *nb = realloc(C->bnd, cap * sizeof *nb);
+        if (!nb) return; /* caught: the relations count is checked by the caller */
+        C->bnd = nb;
+        C->capbnd = cap;
+    }
+    struct zbound *b = &C->bnd[C->nbnd++];
+    b->v = v;
+    b->n = n;
+    for (int j = 0; j < n; j++)
+        b->limb[j] = al(C, P_R, v.k);
+}
+
 static void al_rms(zcirc *C, zrms *n)
 {
     const zshape *s = C->s;
@@ -58,11 +75,17 @@ static void al_rms(zcirc *C, zrms *n)
     }
     n->remy = al(C, P_R, td);
     n->remxn = al(C, P_R, td);
+    bound(C, n->mean, 4);
+    bound(C, n->r, 2);
+    bound(C, n->y, 2);
+    bound(C, n->xn, 2);
 }
 
 static zmm al_mm(zcirc *C, unsigned k)
 {
-    return (zmm){al(C, P_A, k), al(C, P_R, k)};
+    zmm m = {al(C, P_A, k), al(C, P_R, k)};
+    bound(C, m.out, 2);
+    return m;
 }
 
 void zk_alloc_layer(zcirc *C, zlayer *L, zv x_in, int last, zv x_out)
@@ -124,6 +147,9 @@ void zk_alloc_layer(zcirc *C, zlayer *L, zv x_in, int last, zv x_out)
     L->remg = al(C, P_R, th);
     L->w2 = al_mm(C, td);
     L->xo = last ? x_out : al(C, P_A, td);
+    zv rescaled[] = {L->qr, L->kr, L->s0, L->sc, L->e, L->pp, L->o, L->idx, L->sl, L->g};
+    for (size_t i = 0; i < sizeof rescaled / sizeof rescaled[0]; i++)
+        bound(C, rescaled[i], 2);
 }
 
 /* ---- witness --------------------------------------------------------------- */
@@ -763,6 +789,44 @@ int zk_relations_layer(zcirc *C, const zlayer *L, const zwlayout *w, int32_t att
     V(C, OP(&R, 1), L->xm, 1, v);
     V(C, OP(&R, 1), L->w2.out, 1, v);
     RUN(&R);
+    return 0;
+}
+
+/* ---- bounds ---------------------------------------------------------------- */
+
+/* Signed values get the offset 2^(16n-1); four limbs hold a value in
+ * [0, 2^64) without offset (the per-row means, which are >= 0). */
+static int64_t bound_offset(int n) { return n < 4 ? (int64_t)1 << (16 * n - 1) : 0; }
+
+void zk_witness_bounds(zcirc *C)
+{
+    for (size_t i = 0; i < C->nbnd; i++) {
+        const struct zbound *b = &C->bnd[i];
+        for (size_t e = 0; e < ((size_t)1 << b->v.k); e++) {
+            uint64_t u = (uint64_t)AT(b->v, e) + (uint64_t)bound_offset(b->n);
+            for (int j = 0; j < b->n; j++, u >>= 16)
+                /* the top limb keeps any excess: then it is outside the range
+                 * table and the prover stops instead of proving a false bound */
+                AT(b->limb[j], e) = j == b->n - 1 ? (int64_t)(u & 0x7FFFFFFFFFFFull)
+                                                  : (int64_t)(u & 0xFFFF);
+        }
+    }
+}
+
+int zk_relations_bounds(zcirc *C)
+{
+    uint8_t v[ZC_MAX_VARS];
+    for (size_t i = 0; i < C->nbnd; i++) {
+        const struct zbound *b = &C->bnd[i];
+        seqv(v, 0, b->v.k);
+        zc_rel R;
+        rinit(&R, b->v.k, 0);
+        V(C, &R.lhs, b->v, 1, v);
+        K(&R.lhs, bound_offset(b->n));
+        P(&R, 1, 1);
+        LIMBS(C, OP(&R, 0), b->limb, b->n, 1, v);
+        RUN(&R);
+    }
     return 0;
 }
 

@@ -17,6 +17,14 @@ typedef struct {
     int tid[ZK_MAX_POOLS];          /* engine tensor of each pool */
     int64_t *val[P_NPOOLS];         /* prover values of allocated pools */
     int64_t *wval[VEIL_MAX_LAYERS]; /* prover: weight pools */
+    /* values that only a division-like relation defines (rescale outputs,
+     * quotients) are bounded by 16-bit limbs: v + 2^(16n-1) = sum_j 2^16j l_j,
+     * so every relation holds over the integers, not just mod ell */
+    struct zbound {
+        zv v, limb[4];
+        int n;
+    } *bnd;
+    size_t nbnd, capbnd;
 } zcirc;
 
 /* RMSNorm gadget views. */
@@ -51,6 +59,9 @@ int zk_witness_layer(zcirc *C, const zlayer *L, const zwlayout *w, const int32_t
                      const int32_t *sn, int32_t attn_scale);
 /* Both sides: the relations of layer li (weight pool views wl). */
 int zk_relations_layer(zcirc *C, const zlayer *L, const zwlayout *wl, int32_t attn_scale);
+/* Prover: the limbs of every bounded value; both sides: their relations. */
+void zk_witness_bounds(zcirc *C);
+int zk_relations_bounds(zcirc *C);
 /* Prover: fill the lookup pools with a valid default row. */
 void zk_pool_defaults(zcirc *C);
 /* Both sides: the shard's lookups (after all relations). */

@@ -315,6 +315,7 @@ static int shard_witness(zcirc *C, const zjob *J, zlayer *L, const zwlayout *wl)
         C->wval[li] = J->wvals[li];
         zk_witness_layer(C, &L[li], &wl[li], cs, sn, scale);
     }
+    zk_witness_bounds(C);
     free(cs);
     free(sn);
     return 0;
@@ -379,6 +380,7 @@ static int shard_run(zc_ctx *z, const zjob *J)
     int32_t scale = veil_q_inv_sqrt_int(s->hs);
     for (int li = 0; !rc && li < nl; li++)
         rc = zk_relations_layer(C, &L[li], &wl[li], scale);
+    if (!rc) rc = zk_relations_bounds(C);
     if (!rc) rc = zk_lookups(C);
     if (!rc) rc = zc_finish(z);
     if (!rc && z->prover && J->x_out)
@@ -391,6 +393,7 @@ done:
                 veil_wipe(C->val[p], sizeof(int64_t) << C->nv[p]);
                 free(C->val[p]);
             }
+    if (C) free(C->bnd);
     free(C);
     free(L);
     free(wl);
