@@ -284,6 +284,8 @@ static int lookup_statement(veil_transcript *t, const veil_hyrax_commitment *cS,
     if (a < 1 || a > VEIL_MLE_MAX_VARS || b < 1 || b > VEIL_MLE_MAX_VARS || cS->nvars != a ||
         !cS->c)
         return veil_fail(VEIL_EINVAL, "lookup: sizes 2^%u in 2^%u do not fit the commitment", a, b);
+    veil_transcript_absorb_u64(t, "lookup-stmt-a", a);
+    veil_transcript_absorb_u64(t, "lookup-stmt-b", b);
     veil_transcript_absorb(t, "lookup-table", T ? "explicit" : "range", T ? 8 : 5);
     if (T) {
         uint8_t buf[32];
