@@ -160,21 +160,69 @@ int main(void)
     CHECK(veil_verifier_opts_from("bogus", "", NULL, M, &co) == VEIL_EINVAL);
     CHECK(veil_verifier_opts_from("cdv", "", "/nonexistent.cdv", M, &co) != 0);
     {
+        /* a profile over 8 sequences the model samples itself, as the CLI does */
         veil_cdv_profiler *pr;
         veil_cdv_profile *prof;
-        veil_shard *sh;
-        float xs[16 * 64];
         veil_cdv_profiler_new(M, 8, &pr);
-        veil_model_shard(M, 0, 5, 16, &sh);
-        veil_shard_set_hook(sh, veil_cdv_profiler_hook, pr);
-        for (int t = 0; t < 16; t++) veil_embed(M, ref[t], xs + t * 64);
-        veil_shard_forward_batch(sh, 0, 16, xs);
-        veil_shard_free(sh);
+        enum { LEN = 64 };
+        for (int q = 0; q < 8; q++) {
+            veil_shard *sh, *gen;
+            veil_sampler smp;
+            float xs[LEN * 64], lg[512];
+            int tk = 1;
+            veil_sampler_init(&smp, 512, 1.0f, 0.9f, 1000 + (uint64_t)q);
+            veil_model_shard(M, 0, 5, LEN, &sh);
+            veil_model_shard(M, 0, 5, LEN, &gen);
+            veil_shard_set_hook(sh, veil_cdv_profiler_hook, pr);
+            for (int t = 0; t < LEN; t++) {
+                veil_embed(M, tk, xs + t * 64);
+                float h[64];
+                memcpy(h, xs + t * 64, sizeof h);
+                veil_shard_forward(gen, t, h);
+                veil_head(M, h, lg);
+                tk = veil_sample(&smp, lg);
+            }
+            veil_shard_forward_batch(sh, 0, LEN, xs);
+            veil_shard_free(sh);
+            veil_shard_free(gen);
+            veil_sampler_free(&smp);
+        }
         CHECK(veil_cdv_profiler_finish(pr, &prof) == 0 && veil_cdv_profile_save(prof, pp) == 0);
         veil_cdv_profiler_free(pr);
         veil_cdv_profile_free(prof);
     }
     CHECK(veil_verifier_opts_from("cdv", "", pp, M, &co) == 0 && co.profile && !co.ledger);
+    {
+        /* cdv: one replica per step; a lazy shard (returns its input) is
+         * rejected, the step restarts and the re-executed output passes */
+        co.flag_out = NULL;
+        veil_verifier *cv;
+        CHECK(veil_verifier_new(&co, 1, 64, &cv) == 0);
+        veil_shard *hon;
+        veil_model_shard(M, 0, 5, STEPS, &hon);
+        float in[64], out[64];
+        int rejected = 0, accepted = 0;
+        for (int p = 0; p < STEPS; p++) {
+            veil_embed(M, ref[p], in);
+            memcpy(out, in, sizeof in);
+            veil_shard_forward(hon, p, out);
+            veil_verdict cd;
+            CHECK(veil_verifier_begin(cv, 0, 0, 5, p, 1) == 0);
+            CHECK(veil_verifier_add(cv, 0, "lazy", in) == 0); /* its input as output */
+            if (veil_verifier_decide(cv, 0, &cd) == VEIL_EVERIFY && cd.reexecute) {
+                rejected++;
+                CHECK(veil_verifier_add(cv, 0, "spare", out) == 0);
+                accepted += veil_verifier_decide(cv, 0, &cd) == 0 &&
+                            memcmp(veil_verifier_output(cv, 0), out, sizeof out) == 0;
+            }
+        }
+        /* the monitor re-arms after each flag: a persistent cheat is rejected
+         * again every few tokens (EWMA), not necessarily every token */
+        CHECKF(rejected >= STEPS / 5 && accepted == rejected, "cdv: %d rejected, %d re-executed",
+               rejected, accepted);
+        veil_shard_free(hon);
+        veil_verifier_free(cv);
+    }
     veil_verifier_opts_release(&co);
     /* bad calls are refused, not crashes */
     veil_verifier_opts o = veil_verifier_defaults();

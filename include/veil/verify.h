@@ -308,7 +308,9 @@ typedef struct {
 
 /* Decide the step: quorum over the outputs added so far (CDV alone when one
  * output was added). Flags the minority, records agree/flag/reexec/cdv
- * events. Returns 0, or VEIL_EVERIFY when the step has no accepted output. */
+ * events. Returns 0, or VEIL_EVERIFY when the step has no accepted output.
+ * After a CDV rejection the step restarts empty: add the output of the node
+ * that re-executed it and decide again. */
 int veil_verifier_decide(veil_verifier *v, int shard, veil_verdict *out);
 /* begin + add(names[i], outs[i]) for i < n + decide, in one call. */
 int veil_verifier_step(veil_verifier *v, int shard, int first, int last, int pos, int T, int n,

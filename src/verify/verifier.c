@@ -253,6 +253,7 @@ static int decide_single(veil_verifier *v, step *s, veil_verdict *out)
     if (cdv_check(v, s, 0)) {
         out->flagged = 1;
         out->reexecute = 1;
+        s->n = 0; /* the step restarts: the next add is the new node's output */
         return veil_fail(VEIL_EVERIFY, "shard output rejected by CDV");
     }
     out->use = 0;
