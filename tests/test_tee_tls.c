@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +93,65 @@ static void test_roundtrip(veil_tls_ctx *a, veil_tls_ctx *b)
     pair(a, b, &s, &c);
     uint8_t b3[32];
     CHECK(s.rc == 0 && s.s.ops->binding(s.s.impl, b3) == 0 && memcmp(b1, b3, 32) != 0);
+    close_side(&s);
+    close_side(&c);
+}
+
+/* One thread reads while another writes on the same TLS stream (the node
+ * does this: its reader waits while RESULTs are written from elsewhere). */
+typedef struct {
+    veil_stream *s;
+    int n, rc;
+} pump;
+
+static void *echo_thread(void *p)
+{
+    pump *e = p;
+    char b[1024];
+    for (int i = 0; i < e->n && !e->rc; i++)
+        e->rc = veil_stream_read(e->s, b, sizeof b) || veil_stream_write(e->s, b, sizeof b);
+    return NULL;
+}
+
+static void *writer_thread(void *p)
+{
+    pump *w = p;
+    char b[1024];
+    for (int i = 0; i < w->n && !w->rc; i++) {
+        memset(b, i & 0xff, sizeof b);
+        w->rc = veil_stream_write(w->s, b, sizeof b);
+    }
+    return NULL;
+}
+
+static void test_concurrent(veil_tls_ctx *a, veil_tls_ctx *b)
+{
+    side s, c;
+    pair(a, b, &s, &c);
+    if (s.rc || c.rc) {
+        CHECK(0);
+        return;
+    }
+    enum { N = 2000 };
+    pump echo = {&s.s, N, 0}, wr = {&c.s, N, 0};
+    pthread_t te, tw;
+    pthread_create(&te, NULL, echo_thread, &echo);
+    pthread_create(&tw, NULL, writer_thread, &wr);
+    int bad = 0;
+    char got[1024];
+    for (int i = 0; i < N && !bad; i++) {
+        if (veil_stream_read(&c.s, got, sizeof got)) bad = 1;
+        else if (got[0] != (char)(i & 0xff) || got[1023] != (char)(i & 0xff)) bad = 2;
+    }
+    pthread_join(tw, NULL);
+    pthread_join(te, NULL);
+    CHECKF(!bad && !wr.rc && !echo.rc, "concurrent read/write: bad %d, writer %d, echo %d: %s", bad,
+           wr.rc, echo.rc, veil_last_error());
+    /* a socket timeout surfaces as VEIL_ETIMEOUT */
+    struct timeval tv = {0, 200000};
+    setsockopt(c.s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    double t0 = veil_now();
+    CHECK(veil_stream_read(&c.s, got, 1) == VEIL_ETIMEOUT && veil_now() - t0 >= 0.15);
     close_side(&s);
     close_side(&c);
 }
@@ -257,6 +317,7 @@ int main(void)
     CHECK(veil_tls_ctx_new("/nonexistent/x", NULL, &bad) != 0 && bad == NULL);
 
     test_roundtrip(srv, cli);
+    test_concurrent(srv, cli);
     test_allow_list(srv_name, cli, oth);
     raw_client_refused(srv, "client without certificate", TLS1_3_VERSION, NULL, NULL);
     raw_client_refused(srv, "TLS 1.2 client", TLS1_2_VERSION, NULL, "client");

@@ -10,12 +10,14 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define TLS_SUITES "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
@@ -33,18 +35,26 @@ struct veil_tls_ctx {
 typedef struct {
     SSL *ssl;
     veil_tls_ctx *ctx;
+    /* One reader and several writers may use a stream at once (the node
+     * writes RESULTs from other threads while its reader waits); OpenSSL
+     * objects are not safe for that, so every SSL call runs under mu and
+     * waiting for the socket happens outside it (see ssl_call). */
+    pthread_mutex_t mu;
+    int fd, server;
     char peer[VEIL_PEER_ID_HEX];
     char reason[160]; /* why the verify callback refused the peer */
 } tls_conn;
 
-/* ---- socket BIO: send(MSG_NOSIGNAL) so a dead peer never raises SIGPIPE ---- */
+/* ---- socket BIO: send(MSG_NOSIGNAL) so a dead peer never raises SIGPIPE;
+ * MSG_DONTWAIT so an SSL call never blocks while holding the stream lock
+ * (the descriptor itself stays blocking for its owner) ---- */
 
 static int nosig_write(BIO *b, const char *buf, int n)
 {
     int fd = (int)(intptr_t)BIO_get_data(b);
     BIO_clear_retry_flags(b);
     ssize_t w;
-    do w = send(fd, buf, (size_t)n, MSG_NOSIGNAL);
+    do w = send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
     while (w < 0 && errno == EINTR);
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(b);
     return (int)w;
@@ -55,7 +65,7 @@ static int nosig_read(BIO *b, char *buf, int n)
     int fd = (int)(intptr_t)BIO_get_data(b);
     BIO_clear_retry_flags(b);
     ssize_t r;
-    do r = recv(fd, buf, (size_t)n, 0);
+    do r = recv(fd, buf, (size_t)n, MSG_DONTWAIT);
     while (r < 0 && errno == EINTR);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(b);
     return (int)r;
@@ -374,27 +384,64 @@ const char *veil_tls_ctx_id(const veil_tls_ctx *c) { return c->id; }
 
 /* ---- stream ---- */
 
-static int io_fail(tls_conn *tc, int ret, const char *what)
+/* A failed SSL call (not WANT_*) as a veil error. */
+static int map_error(int e, int saved_errno, const char *what)
 {
-    int e = SSL_get_error(tc->ssl, ret);
-    int saved = errno;
     if (e == SSL_ERROR_ZERO_RETURN) {
         ERR_clear_error();
         return veil_fail(VEIL_ECLOSED, "peer closed the connection");
     }
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        ERR_clear_error();
-        return veil_fail(VEIL_ETIMEOUT, "peer did not answer in time");
-    }
     if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
         ERR_clear_error();
-        return saved ? veil_fail(VEIL_EIO, "%s failed: %s", what, strerror(saved))
-                     : veil_fail(VEIL_ECLOSED, "peer closed the connection");
+        return saved_errno ? veil_fail(VEIL_EIO, "%s failed: %s", what, strerror(saved_errno))
+                           : veil_fail(VEIL_ECLOSED, "peer closed the connection");
     }
     if (ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL &&
         ERR_GET_REASON(ERR_peek_error()) >= SSL_AD_REASON_OFFSET)
         return openssl_fail(VEIL_EPROTO, "peer refused the connection (TLS alert)");
     return openssl_fail(VEIL_EPROTO, what);
+}
+
+/* Wait until fd is readable/writable, for at most the socket's own
+ * SO_RCVTIMEO/SO_SNDTIMEO (none = forever). */
+static int wait_fd(int fd, short ev)
+{
+    struct timeval tv = {0, 0};
+    socklen_t tl = sizeof tv;
+    getsockopt(fd, SOL_SOCKET, ev == POLLIN ? SO_RCVTIMEO : SO_SNDTIMEO, &tv, &tl);
+    int ms = tv.tv_sec || tv.tv_usec ? (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000) : -1;
+    struct pollfd pf = {fd, ev, 0};
+    int r;
+    do r = poll(&pf, 1, ms < 0 || ms > 0 ? ms : 1);
+    while (r < 0 && errno == EINTR);
+    if (r == 0) return veil_fail(VEIL_ETIMEOUT, "peer did not answer in time");
+    if (r < 0) return veil_fail(VEIL_EIO, "poll failed: %s", strerror(errno));
+    return 0; /* readable, writable, or hung up: the next SSL call finds out */
+}
+
+enum { OP_READ, OP_WRITE, OP_HANDSHAKE };
+
+/* One SSL operation: the call under the lock, the waiting outside it. */
+static int ssl_call(tls_conn *tc, int op, void *buf, size_t n, size_t *done, const char *what)
+{
+    for (;;) {
+        pthread_mutex_lock(&tc->mu);
+        ERR_clear_error();
+        errno = 0;
+        int ret = op == OP_READ    ? SSL_read_ex(tc->ssl, buf, n, done)
+                  : op == OP_WRITE ? SSL_write_ex(tc->ssl, buf, n, done)
+                  : tc->server     ? SSL_accept(tc->ssl)
+                                   : SSL_connect(tc->ssl);
+        int saved = errno;
+        int e = ret > 0 ? SSL_ERROR_NONE : SSL_get_error(tc->ssl, ret);
+        int rc = e == SSL_ERROR_NONE || e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE
+                     ? 0
+                     : map_error(e, saved, what);
+        pthread_mutex_unlock(&tc->mu);
+        if (e == SSL_ERROR_NONE || rc) return rc;
+        ERR_clear_error();
+        if ((rc = wait_fd(tc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT))) return rc;
+    }
 }
 
 static int tls_write(void *impl, const void *buf, size_t n)
@@ -403,8 +450,8 @@ static int tls_write(void *impl, const void *buf, size_t n)
     const uint8_t *p = buf;
     while (n) {
         size_t w = 0;
-        int ret = SSL_write_ex(tc->ssl, p, n, &w);
-        if (ret <= 0) return io_fail(tc, ret, "TLS write");
+        int rc = ssl_call(tc, OP_WRITE, (void *)p, n, &w, "TLS write");
+        if (rc) return rc;
         p += w;
         n -= w;
     }
@@ -418,14 +465,10 @@ static int tls_read(void *impl, void *buf, size_t n)
     size_t got = 0;
     while (got < n) {
         size_t r = 0;
-        errno = 0;
-        int ret = SSL_read_ex(tc->ssl, p + got, n - got, &r);
-        if (ret <= 0) {
-            int rc = io_fail(tc, ret, "TLS read");
-            if (rc == VEIL_ECLOSED && got)
-                return veil_fail(VEIL_EPROTO, "peer closed mid-message (%zu of %zu bytes)", got, n);
-            return rc;
-        }
+        int rc = ssl_call(tc, OP_READ, p + got, n - got, &r, "TLS read");
+        if (rc == VEIL_ECLOSED && got)
+            return veil_fail(VEIL_EPROTO, "peer closed mid-message (%zu of %zu bytes)", got, n);
+        if (rc) return rc;
         got += r;
     }
     return 0;
@@ -434,10 +477,11 @@ static int tls_read(void *impl, void *buf, size_t n)
 static int tls_binding(void *impl, uint8_t out[32])
 {
     tls_conn *tc = impl;
-    if (SSL_export_keying_material(tc->ssl, out, 32, EXPORTER_LABEL, strlen(EXPORTER_LABEL), NULL,
-                                   0, 0) != 1)
-        return openssl_fail(VEIL_EPROTO, "tls-exporter failed");
-    return 0;
+    pthread_mutex_lock(&tc->mu);
+    int ok = SSL_export_keying_material(tc->ssl, out, 32, EXPORTER_LABEL, strlen(EXPORTER_LABEL),
+                                        NULL, 0, 0) == 1;
+    pthread_mutex_unlock(&tc->mu);
+    return ok ? 0 : openssl_fail(VEIL_EPROTO, "tls-exporter failed");
 }
 
 static const char *tls_peer(void *impl) { return ((tls_conn *)impl)->peer; }
@@ -447,11 +491,12 @@ static void tls_free(void *impl)
     tls_conn *tc = impl;
     if (!tc) return;
     if (tc->ssl) {
-        /* best-effort close_notify; never blocks waiting for the peer's */
+        /* best-effort close_notify (non-blocking BIO: never waits) */
         if (SSL_is_init_finished(tc->ssl)) SSL_shutdown(tc->ssl);
         SSL_free(tc->ssl);
     }
     ERR_clear_error();
+    pthread_mutex_destroy(&tc->mu);
     free(tc);
 }
 
@@ -464,6 +509,9 @@ static int handshake(veil_tls_ctx *c, int fd, int server, veil_stream *out)
     BIO *b = NULL;
     if (!tc) return veil_fail(VEIL_ENOMEM, "out of memory");
     tc->ctx = c;
+    tc->fd = fd;
+    tc->server = server;
+    pthread_mutex_init(&tc->mu, NULL);
     tc->ssl = SSL_new(c->ssl);
     if (tc->ssl) b = BIO_new(nosig_method());
     if (!b) {
@@ -473,16 +521,15 @@ static int handshake(veil_tls_ctx *c, int fd, int server, veil_stream *out)
     BIO_set_data(b, (void *)(intptr_t)fd);
     SSL_set_bio(tc->ssl, b, b);
     SSL_set_app_data(tc->ssl, tc);
-    ERR_clear_error();
-    errno = 0;
-    int ret = server ? SSL_accept(tc->ssl) : SSL_connect(tc->ssl);
-    if (ret != 1) {
-        int rc = tc->reason[0] ? veil_fail(VEIL_EVERIFY, "TLS handshake refused: %s", tc->reason)
-                               : io_fail(tc, ret, "TLS handshake");
-        if (rc == VEIL_ECLOSED) rc = veil_fail(VEIL_EPROTO, "TLS handshake: peer closed the "
-                                                           "connection (it may have refused us)");
-        SSL_free(tc->ssl);
-        free(tc);
+    int rc = ssl_call(tc, OP_HANDSHAKE, NULL, 0, NULL, "TLS handshake");
+    if (rc) {
+        if (tc->reason[0]) rc = veil_fail(VEIL_EVERIFY, "TLS handshake refused: %s", tc->reason);
+        else if (rc == VEIL_ECLOSED)
+            rc = veil_fail(VEIL_EPROTO, "TLS handshake: peer closed the connection (it may have "
+                                        "refused us)");
+        SSL_free(tc->ssl); /* no close_notify for a failed handshake */
+        tc->ssl = NULL;
+        tls_free(tc);
         return rc;
     }
     /* SSL_VERIFY_FAIL_IF_NO_PEER_CERT covers the server; a client must also
