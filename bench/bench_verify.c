@@ -401,6 +401,65 @@ static void table_sampling(void)
     table_cold_checker();
 }
 
+/* End to end through veil_verifier (what the orchestrator runs): the
+ * adversary is the active replica, an honest checker replica runs every
+ * token (warm), the verifier compares only the positions its key picks. */
+static void table_sample_e2e(void)
+{
+    static const double P[] = {0.02, 0.05, 0.1, 0.25};
+    char noise[64];
+    snprintf(noise, sizeof noise, "noise:%g", 1e-3 * OUT_STD);
+    const char *modes[] = {"wrong-model", "skip-layer", noise};
+    int dim = M->cfg.dim;
+    printf("End to end through `veil_verifier` (the orchestrator's object), real model: the "
+           "adversary is the active replica of shard [%d,%d), an honest warm checker computes "
+           "every token, the verifier compares the positions its key picks (fresh key per "
+           "session); %d sessions x %d positions.\n\n", FIRST, LAST, NS, NT);
+    printf("| adversary | P | sessions caught | mean position of first flag | formula, caught "
+           "within %d steps |\n|---|---|---|---|---|\n", NT - PREFILL + 1);
+    float *a = malloc(sizeof(float) * PREFILL * dim), *h = malloc(sizeof(float) * PREFILL * dim);
+    for (size_t m = 0; m < sizeof modes / sizeof *modes; m++)
+        for (size_t i = 0; i < sizeof P / sizeof *P; i++) {
+            long caught = 0, first_sum = 0;
+            for (int sess = 0; sess < NS; sess++) {
+                veil_verifier_opts o = veil_verifier_defaults();
+                o.mode = (veil_verify_mode){VEIL_VERIFY_SAMPLE, P[i]};
+                o.flag_out = NULL;
+                veil_verifier *v;
+                veil_verifier_new(&o, 1, dim, &v);
+                veil_adv_shard *bad = make_replica(modes[m], 3), *chk = make_replica("honest", 3);
+                int first = -1;
+                for (int pos = 0; pos < NT && first < 0;) {
+                    int T = pos == 0 ? PREFILL : 1;
+                    memcpy(a, IN[sess] + (size_t)pos * dim, sizeof(float) * T * dim);
+                    memcpy(h, a, sizeof(float) * T * dim);
+                    veil_adv_forward(bad, pos, T, a);
+                    veil_adv_forward(chk, pos, T, h);
+                    if (veil_verifier_replicate(v, pos, T)) {
+                        const char *names[2] = {"active", "checker"};
+                        const float *outs[2] = {a, h};
+                        veil_verdict vd;
+                        veil_verifier_step(v, 0, FIRST, LAST, pos, T, 2, names, outs, &vd);
+                        if (veil_verifier_flag_count(v) || vd.reexecute) first = pos;
+                    }
+                    pos += T;
+                }
+                if (first >= 0) caught++, first_sum += first;
+                veil_adv_free(bad);
+                veil_adv_free(chk);
+                veil_verifier_free(v);
+            }
+            char mean[32] = "-";
+            if (caught) snprintf(mean, sizeof mean, "%.1f", (double)first_sum / caught);
+            printf("| %s | %g | %ld/%d | %s | %.1f%% |\n", modes[m], P[i], caught, NS, mean,
+                   100 * veil_spot_detect_prob(P[i], 1, 1, NT - PREFILL + 1));
+            fflush(stdout);
+        }
+    free(a);
+    free(h);
+    printf("\n");
+}
+
 /* ---- CDV alone ------------------------------------------------------------------------------ */
 
 static veil_cdv_profile *build_profile(void)
@@ -857,6 +916,7 @@ int main(int argc, char **argv)
     table_detection();
     table_noise();
     table_sampling();
+    table_sample_e2e();
     table_cdv();
     table_collusion();
     table_cost();
