@@ -6,6 +6,7 @@
 #include "veil/attack.h"
 #include "veil/dp.h"
 #include "veil/eval.h"
+#include "veil/qmodel.h"
 #include "veil/sve.h"
 
 #include <math.h>
@@ -103,6 +104,7 @@ static const cli_opt ppl_opts[] = {
     {"max-tokens", 0, "N", "tokens of the corpus to use (default 4096)"},
     {"max-len", 0, "N", "cut documents to N tokens (default min(seq_len, 256))"},
     {"threads", 0, "N", "kernel threads (default: all cores)"},
+    {"int", 0, NULL, "also score the integer Q16 forward pass (veil generate --int)"},
     {0},
 };
 
@@ -132,6 +134,24 @@ static int ppl_row(const char *name, const veil_model *m, veil_split_local *s,
         return cli_fail_lib("perplexity evaluation failed");
     printf("%-34s %8ld %8.4f %10.3f %7.3f\n", name, r->tokens, r->nll, r->ppl, r->top1);
     return 0;
+}
+
+/* --int: the same sequences through the integer forward pass (qmodel.h). */
+static int ppl_int_row(const veil_model *m, const veil_seqs *seqs, int max_len)
+{
+    veil_qmodel *q = NULL;
+    veil_qshard *s = NULL;
+    veil_ppl r;
+    int rc = veil_qmodel_new(m, &q) || veil_qmodel_shard(q, 0, m->cfg.n_layers, max_len, &s);
+    veil_backend b = veil_qbackend(s);
+    if (!rc) rc = veil_eval_ppl(m, &b, seqs, NULL, NULL, &r);
+    if (!rc) {
+        printf("%-34s %8ld %8.4f %10.3f %7.3f\nppl_int=%.4f\n", "integer Q16 (all layers)",
+               r.tokens, r.nll, r.ppl, r.top1, r.ppl);
+    }
+    veil_qshard_free(s);
+    veil_qmodel_free(q);
+    return rc ? cli_fail_lib("integer forward pass") : 0;
 }
 
 static int run_ppl(cli_args *a)
@@ -179,6 +199,7 @@ static int run_ppl(cli_args *a)
         fprintf(stderr, "largest request: %s\n", line);
     }
     printf("ppl_local=%.4f\nppl=%.4f\n", r0.ppl, r1.ppl);
+    if (cli_has(a, "int") && ppl_int_row(in.m, &seqs, (int)max_len)) goto done;
     rc = CLI_OK;
 done:
     veil_split_local_free(base);
