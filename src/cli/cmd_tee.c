@@ -32,7 +32,9 @@ static const cli_opt authority_opts[] = {
 static int run_authority_init(cli_args *a)
 {
     const char *dir = cli_get(a, "output");
-    if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
+    /* "init" is the only action (a word, so `veil tee authority --help` works) */
+    if (a->npos != 1 || strcmp(a->pos[0], "init") != 0)
+        return cli_usage_error(a, "expected 'init'");
     if (!dir) return cli_usage_error(a, "-o DIR is required");
     if (veil_sim_authority_init(dir)) return cli_fail_lib("tee authority init");
     printf("SIMULATED TEE vendor authority created in %s\n"
@@ -192,7 +194,7 @@ static int run_verify(cli_args *a)
 const cli_cmd cli_cmds_tee[] = {
     {"keygen", "", "generate an Ed25519 identity (NAME.key, NAME.crt) for TLS", keygen_opts,
      run_keygen},
-    {"tee authority init", "", "create a SIMULATED TEE vendor root and one platform key",
+    {"tee authority", "init", "create a SIMULATED TEE vendor root and one platform key",
      authority_opts, run_authority_init},
     {"tee measure", "", "print the sim measurement (SHA-384 of binary, config, weights)",
      measure_opts, run_measure},
