@@ -148,9 +148,12 @@ int main(void)
     veil_config cfg = {64, 160, 6, 4, 2, 300, 64, 1};
     CHECK(veil_synth_model(&cfg, 7, mpath) == 0 && veil_synth_tokenizer(cfg.vocab_size, tpath) == 0);
     CHECK(veil_sim_authority_init(auth) == 0 && veil_sim_authority_init(auth_bad) == 0);
-    veil_model *m;
-    veil_tokenizer *tok;
-    CHECK(veil_model_open(mpath, &m) == 0 && veil_tokenizer_open(tpath, cfg.vocab_size, &tok) == 0);
+    veil_model *m = NULL;
+    veil_tokenizer *tok = NULL;
+    if (veil_model_open(mpath, &m) || veil_tokenizer_open(tpath, cfg.vocab_size, &tok)) {
+        fprintf(stderr, "cannot open the synthetic model: %s\n", veil_last_error());
+        return 1;
+    }
 
     veil_policy pol;
     CHECK(veil_policy_sim(auth, &pol) == 0);
