@@ -16,8 +16,10 @@ load=$(cut -d' ' -f1 /proc/loadavg)
   echo "machine is shared, so compare ratios within a row) with \`$build/bench_net $models\`."
   echo "Greedy decode, one token per forward, embedding + head + argmax on the client in"
   echo "both columns; 3 nodes in-process on loopback TCP (node to node forwarding), 1 kernel"
-  echo "thread per shard; best of 5 runs, local and pipeline interleaved. Wire bytes: every frame (headers included) sent"
-  echo "by the client and all nodes per token, weights excluded. 8 sessions: 8 clients at"
+  echo "thread per shard; minimum over 3..50 runs (as many as fit in ~8 s), local and pipeline interleaved. Wire bytes: every frame (headers included) sent"
+  echo "by the client and all nodes per token, weights excluded. CPU: mean CPU time of the"
+  echo "whole process per token (client and the in-process nodes, user + system, TCP stack"
+  echo "included), which other load inflates far less than wall time. 8 sessions: 8 clients at"
   echo "once on the same 3 nodes, aggregate tokens/s (decode only, and wall clock including"
   echo "connection setup and weight provisioning)."
   echo
