@@ -79,6 +79,11 @@ static int run_measure(cli_args *a)
     if (measure_from_opts(a, m)) return cli_fail_lib("tee measure");
     veil_hex(m, 48, hex);
     printf("%s\n", hex);
+    fprintf(stderr, "sim measurement (simulated TEE) of %s%s%s%s%s\n",
+            cli_has(a, "binary") ? cli_get(a, "binary") : "this veil binary",
+            cli_has(a, "config") ? ", config " : "", cli_has(a, "config") ? cli_get(a, "config") : "",
+            cli_has(a, "weights") ? ", weights " : "",
+            cli_has(a, "weights") ? cli_get(a, "weights") : "");
     return CLI_OK;
 }
 
