@@ -68,7 +68,9 @@ int veil_logup_inverses(const veil_fe *beta, const veil_fe *S, size_t n1, const 
 
 /* Step 3 for both sides: draws gamma, tau1, tau2 (lr->beta, a, b set by
  * the caller).  Then the sum-check with claim rho * P (0 without mask).
- * Prover: rounds[L * 4]; fills lr->r and ev.  The inputs are not changed. */
+ * Prover: rounds[L * 4]; fills lr->r and ev, and absorbs ev (the verifier's
+ * veil_logup_final_check absorbs it likewise), so the claims are bound
+ * before any later challenge.  The inputs are not changed. */
 int veil_logup_prove_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *S,
                         const veil_fe *hS, const veil_fe *T, const veil_fe *m, const veil_fe *hT,
                         const veil_sc_mask *mask, veil_fe *rounds, veil_logup_evals *ev);
@@ -76,12 +78,11 @@ int veil_logup_prove_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *S
  * is NULL), fills lr->r and *final (the value g + rho p must take at r). */
 int veil_logup_verify_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *mask_claim,
                          const veil_fe *rounds, veil_fe *final);
-/* Verifier's last step with the evaluations in the clear: T_at = T~ at
- * point_b (public table), rho_p = rho * p(r) (zero without mask);
- * VEIL_EVERIFY unless g(r) + rho_p == final.  The claims in ev must still
- * be proven against the commitments, and bound first: absorb them with
- * veil_logup_absorb_evals on both sides before any later challenge
- * (veil_lookup_prove below keeps them hidden instead). */
+/* Verifier's last step with the evaluations in the clear: absorbs ev (as
+ * the prover did), then with T_at = T~ at point_b (public table) and
+ * rho_p = rho * p(r) (zero without mask) returns VEIL_EVERIFY unless
+ * g(r) + rho_p == final.  The claims in ev must still be proven against the
+ * commitments (veil_lookup_prove below keeps them hidden instead). */
 int veil_logup_final_check(veil_transcript *t, const veil_logup_run *lr,
                            const veil_logup_evals *ev, const veil_fe *T_at, const veil_fe *rho_p,
                            const veil_fe *final);
@@ -174,16 +175,16 @@ typedef struct {
 int veil_relu_witness(const int64_t *z, size_t n, unsigned Q, veil_fe *Zf, veil_fe *Af,
                       veil_fe *bits);
 /* Prover (after committing Z, A, bits; lr->a and lr->Q set): draws c, tau;
- * sum-check with claim rho P; rounds[a * 4]; fills lr->r and ev.  With the
- * evaluations in the clear both sides must absorb ev
- * (veil_relu_absorb_evals) before any later challenge; veil_relu_prove
- * keeps them hidden instead. */
+ * sum-check with claim rho P; rounds[a * 4]; fills lr->r and ev and absorbs
+ * ev (veil_relu_final_check absorbs it likewise on the verifier's side);
+ * veil_relu_prove keeps the evaluations hidden instead. */
 int veil_relu_prove_sc(veil_transcript *t, veil_relu_run *lr, const veil_fe *Z,
                        const veil_fe *A, const veil_fe *bits, const veil_sc_mask *mask,
                        veil_fe *rounds, veil_relu_evals *ev);
 int veil_relu_verify_sc(veil_transcript *t, veil_relu_run *lr, const veil_fe *mask_claim,
                         const veil_fe *rounds, veil_fe *final);
-/* VEIL_EVERIFY unless the eq. 24 combination at r plus rho_p equals final. */
+/* Absorbs ev; VEIL_EVERIFY unless the eq. 24 combination at r plus rho_p
+ * equals final. */
 int veil_relu_final_check(veil_transcript *t, const veil_relu_run *lr,
                           const veil_relu_evals *ev, const veil_fe *rho_p, const veil_fe *final);
 void veil_relu_absorb_evals(veil_transcript *t, const veil_relu_run *lr,

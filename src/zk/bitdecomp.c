@@ -85,9 +85,11 @@ void veil_relu_absorb_evals(veil_transcript *t, const veil_relu_run *lr, const v
         veil_transcript_absorb_fe(t, "relu-bit", &ev->bits[i]);
 }
 
-int veil_relu_prove_sc(veil_transcript *t, veil_relu_run *lr, const veil_fe *Z,
-                       const veil_fe *A, const veil_fe *bits, const veil_sc_mask *mask,
-                       veil_fe *rounds, veil_relu_evals *ev)
+/* The sum-check and the evaluations without absorbing them (the
+ * zero-knowledge wrapper commits to them instead). */
+static int relu_prove_core(veil_transcript *t, veil_relu_run *lr, const veil_fe *Z,
+                           const veil_fe *A, const veil_fe *bits, const veil_sc_mask *mask,
+                           veil_fe *rounds, veil_relu_evals *ev)
 {
     int rc = draw_challenges(t, lr);
     if (rc) return rc;
@@ -114,6 +116,15 @@ int veil_relu_prove_sc(veil_transcript *t, veil_relu_run *lr, const veil_fe *Z,
     return 0;
 }
 
+int veil_relu_prove_sc(veil_transcript *t, veil_relu_run *lr, const veil_fe *Z,
+                       const veil_fe *A, const veil_fe *bits, const veil_sc_mask *mask,
+                       veil_fe *rounds, veil_relu_evals *ev)
+{
+    int rc = relu_prove_core(t, lr, Z, A, bits, mask, rounds, ev);
+    if (!rc) veil_relu_absorb_evals(t, lr, ev); /* bound before any later challenge */
+    return rc;
+}
+
 int veil_relu_verify_sc(veil_transcript *t, veil_relu_run *lr, const veil_fe *mask_claim,
                         const veil_fe *rounds, veil_fe *final)
 {
@@ -129,6 +140,7 @@ int veil_relu_final_check(veil_transcript *t, const veil_relu_run *lr,
                           const veil_relu_evals *ev, const veil_fe *rho_p, const veil_fe *final)
 {
     if (check_run(lr)) return VEIL_ERANGE;
+    veil_relu_absorb_evals(t, lr, ev); /* as the prover did */
     veil_fe v[R_BITS + VEIL_RELU_MAX_BITS + 1], g;
     veil_sc_poly p;
     veil_sc_poly_init(&p, lr->a);
@@ -284,7 +296,7 @@ int veil_relu_prove(veil_relu_proof *pf, veil_transcript *t, const veil_pedersen
     absorb_com(t, "relu-bits", &vb.cm);
     pf->a = a, pf->Q = Q;
     rc = veil_zksc_begin(&pf->sc, &st, t, pg, a, VEIL_RELU_DEG);
-    if (!rc) rc = veil_relu_prove_sc(t, &lr, Z->tab, A->tab, bits, &st.mask, pf->sc.rounds, &ev);
+    if (!rc) rc = relu_prove_core(t, &lr, Z->tab, A->tab, bits, &st.mask, pf->sc.rounds, &ev);
     if (!rc) rc = veil_zksc_end(&pf->sc, &st, t, pg, lr.r);
     if (rc) goto out;
     veil_sc_leaf lf[R_BITS + VEIL_RELU_MAX_BITS + 1];

@@ -94,9 +94,12 @@ static int build_terms(veil_sc_poly *p, const veil_logup_run *lr)
     return rc ? VEIL_ERANGE : 0;
 }
 
-int veil_logup_prove_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *S,
-                        const veil_fe *hS, const veil_fe *T, const veil_fe *m, const veil_fe *hT,
-                        const veil_sc_mask *mask, veil_fe *rounds, veil_logup_evals *ev)
+/* The sum-check and the evaluations, without absorbing them (the
+ * zero-knowledge wrapper commits to them instead). */
+static int logup_prove_core(veil_transcript *t, veil_logup_run *lr, const veil_fe *S,
+                            const veil_fe *hS, const veil_fe *T, const veil_fe *m,
+                            const veil_fe *hT, const veil_sc_mask *mask, veil_fe *rounds,
+                            veil_logup_evals *ev)
 {
     int rc = draw_challenges(t, lr);
     if (rc) return rc;
@@ -129,6 +132,15 @@ int veil_logup_prove_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *S
     return rc;
 }
 
+int veil_logup_prove_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *S,
+                        const veil_fe *hS, const veil_fe *T, const veil_fe *m, const veil_fe *hT,
+                        const veil_sc_mask *mask, veil_fe *rounds, veil_logup_evals *ev)
+{
+    int rc = logup_prove_core(t, lr, S, hS, T, m, hT, mask, rounds, ev);
+    if (!rc) veil_logup_absorb_evals(t, ev); /* bound before any later challenge */
+    return rc;
+}
+
 int veil_logup_verify_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *mask_claim,
                          const veil_fe *rounds, veil_fe *final)
 {
@@ -156,6 +168,7 @@ int veil_logup_final_check(veil_transcript *t, const veil_logup_run *lr,
                            const veil_logup_evals *ev, const veil_fe *T_at, const veil_fe *rho_p,
                            const veil_fe *final)
 {
+    veil_logup_absorb_evals(t, ev); /* as the prover did */
     veil_fe za, zb, v[T_COUNT], g;
     pad_factor(&za, lr->r, lr->L, lr->a);
     pad_factor(&zb, lr->r, lr->L, lr->b);
@@ -420,8 +433,8 @@ int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pede
     if (!rc) rc = veil_zksc_begin(&pf->sc, &w.st, t, pg, L, VEIL_LOGUP_DEG);
     veil_logup_evals ev;
     if (!rc)
-        rc = veil_logup_prove_sc(t, &lr, S->tab, w.hS, w.T, w.m, w.hT, &w.st.mask, pf->sc.rounds,
-                                 &ev);
+        rc = logup_prove_core(t, &lr, S->tab, w.hS, w.T, w.m, w.hT, &w.st.mask, pf->sc.rounds,
+                              &ev);
     if (!rc) rc = veil_zksc_end(&pf->sc, &w.st, t, pg, lr.r);
     if (rc) goto out;
     /* hidden final values, then the committed final check */
