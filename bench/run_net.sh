@@ -30,7 +30,7 @@ load=$(cut -d' ' -f1 /proc/loadavg)
   echo "the pipeline can even look faster than local); the CPU columns are the stable overhead"
   echo "figure. The pipeline's cost per token is 4 loopback hops (client, 3 nodes, back) of"
   echo "one frame each (16-byte header + 8 + 4*dim bytes): negligible next to the 15M shape's"
-  echo "layers, comparable to the whole of stories260K's 0.1 ms forward pass. For comparison,"
+  echo "layers, comparable to the whole per-token cost of the tiny stories260K. For comparison,"
   echo "llama.cpp's RPC backend was measured about 13x slower than local on localhost (its"
   echo "issue #8832)."
   echo
