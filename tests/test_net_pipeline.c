@@ -111,6 +111,31 @@ static void test_heterogeneous(const veil_model *m)
     net_stop(&c);
 }
 
+/* A prompt larger than one frame goes through in chunks. */
+static void test_chunked(void)
+{
+    veil_model *m = net_synth(64, 96, 3, 4, 4, 64, 40, 8);
+    net_cluster c = {0};
+    veil_node_opts no = {.max_frame = 4096, .quiet = 1}; /* 15 rows of dim 64 per frame */
+    for (int i = 0; i < 2; i++) {
+        CHECK(veil_node_start(&no, &c.node[i]) == 0);
+        snprintf(c.addr[i], sizeof c.addr[i], "127.0.0.1:%d", veil_node_port(c.node[i]));
+        c.addrs[i] = c.addr[i];
+        c.n = i + 1;
+    }
+    veil_orch_opts po = net_opts(&c, 2);
+    veil_orch *o;
+    int rc = veil_orch_new(m, &po, &o);
+    CHECKF(rc == 0, "%s", veil_last_error());
+    if (rc) return;
+    veil_backend b = veil_orch_backend(o);
+    CHECK(same_as_local(m, &b, 37, 2)); /* 3 frames: 15 + 15 + 7 rows */
+    CHECK(same_as_local(m, &b, 15, 1));
+    veil_orch_free(o);
+    net_stop(&c);
+    veil_model_close(m);
+}
+
 /* ---- seams ----------------------------------------------------------------- */
 
 typedef struct {
@@ -281,6 +306,7 @@ int main(void)
     CHECK(syn != NULL);
     if (syn) {
         test_heterogeneous(syn);
+        test_chunked();
         test_seams(syn);
         test_sve(syn);
     }

@@ -195,8 +195,10 @@ static int push_weights(veil_orch *o, int i, const float *w, size_t bytes, veil_
     uint8_t *chunk = malloc(8 + VEIL_WEIGHT_CHUNK);
     if (!chunk) return veil_fail(VEIL_ENOMEM, "out of memory");
     int rc = 0;
-    for (size_t off = 0; off < bytes && !rc; off += VEIL_WEIGHT_CHUNK) {
-        size_t len = bytes - off < VEIL_WEIGHT_CHUNK ? bytes - off : VEIL_WEIGHT_CHUNK;
+    size_t step = o->nodes[i].caps.max_frame - 8 < VEIL_WEIGHT_CHUNK ? o->nodes[i].caps.max_frame - 8 : VEIL_WEIGHT_CHUNK;
+    step &= ~(size_t)3; /* whole floats, within the node's frame limit */
+    for (size_t off = 0; off < bytes && !rc; off += step) {
+        size_t len = bytes - off < step ? bytes - off : step;
         for (int b = 0; b < 8; b++) chunk[b] = (uint8_t)((uint64_t)off >> (8 * b));
         memcpy(chunk + 8, (const uint8_t *)w + off, len);
         if (off + len < bytes) rc = node_send(o, i, VEIL_MSG_WEIGHTS, 0, chunk, 8 + len);
