@@ -157,7 +157,11 @@ static void check_errors(void)
     CHECK(veil_sve_keys_new(&c, VEIL_SVE_PAPER, 2, bad2, 0, &k) == VEIL_EINVAL);
     CHECK(veil_sve_keys_new(&c, VEIL_SVE_PAPER, 2, bad3, 0, &k) == VEIL_EINVAL);
     CHECK(veil_sve_keys_new(&c, VEIL_SVE_PAPER, 5, ok, 0, &k) == VEIL_ERANGE);
-    CHECK(veil_sve_keys_new(&c, VEIL_SVE_PAPER, 2, ok, 3, &k) == VEIL_ERANGE);
+    CHECK(veil_sve_keys_new(&c, VEIL_SVE_PAPER, 2, ok, -1, &k) == VEIL_ERANGE);
+    CHECK(veil_sve_keys_new(&c, VEIL_SVE_PAPER, 2, ok, 3, &k) == 0); /* = no hop */
+    CHECK(k && veil_sve_keys_segments(k) == 1 && !veil_sve_hop_after(k, 0));
+    veil_sve_keys_free(k);
+    k = NULL;
     CHECK(veil_sve_keys_new(&c, (veil_sve_variant)9, 2, ok, 0, &k) == VEIL_EINVAL);
     CHECK(veil_sve_keys_new(&c, VEIL_SVE_STRONG, 2, ok, 0, &k) == 0);
     veil_layer l[4];

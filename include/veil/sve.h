@@ -62,7 +62,8 @@ typedef struct veil_sve_keys veil_sve_keys;
  * 0 = boundaries[0] < ... < boundaries[n_shards] = cfg->n_layers.
  * hop = 0: the client sees the state only at entry and exit (one residual
  * basis for the whole pipeline); hop = M > 0: after every M shards (except
- * the last) the state returns to the client and changes basis. */
+ * the last) the state returns to the client and changes basis (M >= n_shards
+ * behaves as 0; M <= VEIL_MAX_LAYERS). */
 int veil_sve_keys_new(const veil_config *cfg, veil_sve_variant v, int n_shards,
                       const int *boundaries, int hop, veil_sve_keys **out);
 void veil_sve_keys_free(veil_sve_keys *k); /* wipes all key material */

@@ -277,8 +277,10 @@ static int check_bounds(const veil_config *c, int n_shards, const int *b, int ho
         if (b[s] >= b[s + 1])
             return veil_fail(VEIL_EINVAL, "shard %d is empty or reversed ([%d,%d))", s, b[s],
                              b[s + 1]);
-    if (hop < 0 || hop > n_shards)
-        return veil_fail(VEIL_ERANGE, "--sve-hop %d outside 0..%d", hop, n_shards);
+    /* hop >= n_shards is allowed and means no hop (the state only returns at
+     * the end), so a pipeline can shrink without the client's flag changing */
+    if (hop < 0 || hop > VEIL_MAX_LAYERS)
+        return veil_fail(VEIL_ERANGE, "--sve-hop %d outside 0..%d", hop, VEIL_MAX_LAYERS);
     return 0;
 }
 
