@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# zkDPS inference proofs: run bench_zk_layer and put its table under
+# "## zkDPS inference proofs" in docs/BENCHMARKS.md (called by run.sh).
+# ZK_LAYER_TABLE=FILE reuses a table measured earlier instead of running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD:-build}
+models=${VEIL_MODEL_DIR:-../shared/models}
+doc=docs/BENCHMARKS.md
+out=$(mktemp)
+table=${ZK_LAYER_TABLE:-}
+if [ -z "$table" ]; then
+  table=$(mktemp)
+  "$build/bench_zk_layer" "$models" 1 32 > "$table"
+fi
+{
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+  echo "with \`$build/bench_zk_layer $models 1 32\` (\`bench/run.sh zk_layer\`). ${ZK_LAYER_NOTE:-}"
+  echo
+  echo "One shard proof = one prefill pass of T tokens from position 0 through layers A:B"
+  echo "(src/zk/layer*.c; what is proven: docs/SECURITY.md \"Inference shard proofs\")."
+  echo "CPU seconds are process CPU time (all threads), so \"prove / plain CPU\" is the"
+  echo "overhead in core-seconds against the integer forward pass of the same shard and"
+  echo "tokens (veil_qshard_forward_batch, averaged over 20 runs). Proof KiB includes the"
+  echo "two boundary commitments. Verification needs the registry only (no weights)."
+  echo
+  cat "$table"
+  echo
+  echo "Anchors from published figures: zkGPT proves GPT-2 in 21.8 s on 16 cores"
+  echo "(~1000x plain inference in core-seconds); DeepProve proves GPT-2 over 512 tokens"
+  echo "in 7.6 min on 24 cores (~2000x); zkLLM proves LLaMA-2-13B over 2048 tokens in"
+  echo "803 s on an A100 with a 188 kB proof and 3.95 s verification. Targets of issue 9:"
+  echo "overhead <= 100x in core-seconds, proof <= 200 kB and verification <= 1 s per"
+  echo "stories260K forward pass."
+} > "$out"
+awk -v head="## zkDPS inference proofs" -v body="$out" '
+  $0 == head { print; print ""; while ((getline line < body) > 0) print line; print ""; skip = 1; next }
+  skip && /^## / { skip = 0 }
+  !skip { print }' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
+rm -f "$out"
