@@ -211,6 +211,17 @@ int veil_sc_final_verify(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
                          veil_transcript *t, const veil_pedersen_gens *pg,
                          const veil_sc_products *pr, veil_ge *Cg);
 
+/* Helpers shared by the protocols. */
+/* Absorb a point's canonical encoding. */
+void veil_zk_absorb_ge(veil_transcript *t, const char *label, const veil_ge *p);
+/* Absorb a Hyrax commitment: nvars, then each row (same label). */
+void veil_zk_absorb_hyrax(veil_transcript *t, const char *label, const veil_hyrax_commitment *cm);
+/* out = C + rho D - x U: "C + rho D opens to x" becomes "out opens to 0". */
+void veil_zk_combine(veil_ge *out, const veil_pedersen_gens *pg, const veil_ge *C,
+                     const veil_fe *rho, const veil_ge *D, const veil_fe *x);
+/* Re-raise the last failure as "context: reason" and return code. */
+int veil_zk_refail(int code, const char *context);
+
 /* C = x U + s H with fresh s (written to *s). */
 void veil_commit_value_fresh(veil_ge *C, veil_fe *s, const veil_pedersen_gens *pg,
                              const veil_fe *x);

@@ -179,20 +179,6 @@ size_t veil_relu_gens_needed(unsigned a, unsigned Q)
     return need;
 }
 
-static void absorb_ge(veil_transcript *t, const char *label, const veil_ge *p)
-{
-    uint8_t buf[32];
-    veil_ge_to_bytes(buf, p);
-    veil_transcript_absorb(t, label, buf, 32);
-}
-
-static void absorb_com(veil_transcript *t, const char *label, const veil_hyrax_commitment *cm)
-{
-    veil_transcript_absorb_u64(t, label, cm->nvars);
-    for (size_t i = 0; i < cm->rows; i++)
-        absorb_ge(t, label, &cm->c[i]);
-}
-
 static int relu_statement(veil_transcript *t, const veil_hyrax_commitment *cZ,
                           const veil_hyrax_commitment *cA, unsigned a, unsigned Q)
 {
@@ -203,17 +189,17 @@ static int relu_statement(veil_transcript *t, const veil_hyrax_commitment *cZ,
         return veil_fail(VEIL_EINVAL, "relu: commitments do not have 2^%u entries", a);
     veil_transcript_absorb_u64(t, "relu-stmt-a", a);
     veil_transcript_absorb_u64(t, "relu-stmt-Q", Q);
-    absorb_com(t, "relu-Z", cZ);
-    absorb_com(t, "relu-A", cA);
+    veil_zk_absorb_hyrax(t, "relu-Z", cZ);
+    veil_zk_absorb_hyrax(t, "relu-A", cA);
     return 0;
 }
 
 static void relu_absorb_values(veil_transcript *t, const veil_relu_proof *pf)
 {
-    absorb_ge(t, "relu-vZ", &pf->c_vZ);
-    absorb_ge(t, "relu-vA", &pf->c_vA);
+    veil_zk_absorb_ge(t, "relu-vZ", &pf->c_vZ);
+    veil_zk_absorb_ge(t, "relu-vA", &pf->c_vA);
     for (unsigned i = 0; i <= pf->Q; i++)
-        absorb_ge(t, "relu-vbit", &pf->c_vbits[i]);
+        veil_zk_absorb_ge(t, "relu-vbit", &pf->c_vbits[i]);
 }
 
 /* Leaves of the committed final check; C (prover: also val, s) filled by
@@ -238,17 +224,6 @@ static void relu_shape(veil_sc_poly *p, const veil_relu_run *lr)
     for (unsigned j = 0; j < R_BITS + lr->Q + 1; j++)
         veil_sc_add_table(p, NULL);
     build_terms(p, lr);
-}
-
-/* C + rho D - x U */
-static void combine(veil_ge *out, const veil_pedersen_gens *pg, const veil_ge *C,
-                    const veil_fe *rho, const veil_ge *D, const veil_fe *x)
-{
-    veil_ge tmp;
-    veil_ge_mul(&tmp, D, rho);
-    veil_ge_add(out, C, &tmp);
-    veil_ge_mul(&tmp, &pg->u, x);
-    veil_ge_sub(out, out, &tmp);
 }
 
 /* The bits claim: point (s, r) and C = sum_i eq(s, i) C_i (and blinding). */
@@ -293,7 +268,7 @@ int veil_relu_prove(veil_relu_proof *pf, veil_transcript *t, const veil_pedersen
     if (!rc) rc = veil_relu_witness(z, n, Q, Zc, Ac, bits);
     if (!rc) rc = veil_zk_vec_commit(&vb, pg, bits, a + q, threads);
     if (rc) goto out;
-    absorb_com(t, "relu-bits", &vb.cm);
+    veil_zk_absorb_hyrax(t, "relu-bits", &vb.cm);
     pf->a = a, pf->Q = Q;
     rc = veil_zksc_begin(&pf->sc, &st, t, pg, a, VEIL_RELU_DEG);
     if (!rc) rc = relu_prove_core(t, &lr, Z->tab, A->tab, bits, &st.mask, pf->sc.rounds, &ev);
@@ -318,12 +293,12 @@ int veil_relu_prove(veil_relu_proof *pf, veil_transcript *t, const veil_pedersen
     if (rc) goto out;
     veil_ge_identity(&id);
     veil_sc_first_sum(pf->sc.rounds, &s0);
-    combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
+    veil_zk_combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
     veil_fe_mul(&bl, &rho, &st.s_sum);
     veil_zero_prove(&pf->z_claim, t, pg, &Cz, &bl);
     veil_sc_interpolate(pf->sc.rounds + (size_t)(a - 1) * (VEIL_RELU_DEG + 1), VEIL_RELU_DEG,
                         &lr.r[a - 1], &F);
-    combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
+    veil_zk_combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
     veil_fe_mul(&bl, &rho, &st.s_pr);
     veil_fe_add(&bl, &bl, &sg);
     veil_zero_prove(&pf->z_final, t, pg, &Cz, &bl);
@@ -353,13 +328,6 @@ out:
     return rc;
 }
 
-static int refail(int code, const char *context)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s", veil_last_error());
-    return veil_fail(code, "%s: %s", context, msg);
-}
-
 int veil_relu_verify(const veil_relu_proof *pf, veil_transcript *t, const veil_pedersen_gens *pg,
                      const veil_hyrax_commitment *cZ, const veil_hyrax_commitment *cA,
                      unsigned Q, int threads)
@@ -370,14 +338,14 @@ int veil_relu_verify(const veil_relu_proof *pf, veil_transcript *t, const veil_p
     if (pf->Q != Q || pf->c_bits.nvars != a + bit_vars(Q) || !pf->c_bits.c ||
         pf->sc.nvars != a || pf->sc.deg != VEIL_RELU_DEG || !pf->sc.rounds)
         return veil_fail(VEIL_EVERIFY, "relu: proof has the wrong shape");
-    absorb_com(t, "relu-bits", &pf->c_bits);
+    veil_zk_absorb_hyrax(t, "relu-bits", &pf->c_bits);
     veil_relu_run lr = {.a = a, .Q = Q};
     veil_fe rho, s0, F;
     veil_zksc_verify_begin(&pf->sc, t, &rho);
     if ((rc = draw_challenges(t, &lr)) ||
         (rc = veil_zksc_verify_rounds(&pf->sc, t, lr.r, &s0, &F)) ||
         (rc = veil_zksc_verify_end(&pf->sc, t, pg, lr.r)))
-        return refail(VEIL_EVERIFY, "relu");
+        return veil_zk_refail(VEIL_EVERIFY, "relu");
     relu_absorb_values(t, pf);
     veil_sc_leaf lf[R_BITS + VEIL_RELU_MAX_BITS + 1];
     memset(lf, 0, sizeof lf);
@@ -385,12 +353,12 @@ int veil_relu_verify(const veil_relu_proof *pf, veil_transcript *t, const veil_p
     veil_sc_poly shape;
     relu_shape(&shape, &lr);
     veil_ge Cg, Cz, id, Cb;
-    if (veil_sc_final_verify(&shape, lf, t, pg, &pf->prods, &Cg)) return refail(VEIL_EVERIFY, "relu");
+    if (veil_sc_final_verify(&shape, lf, t, pg, &pf->prods, &Cg)) return veil_zk_refail(VEIL_EVERIFY, "relu");
     veil_ge_identity(&id);
-    combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
+    veil_zk_combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
     if (veil_zero_verify(&pf->z_claim, t, pg, &Cz))
         return veil_fail(VEIL_EVERIFY, "relu: the eq. 24 sum is not zero");
-    combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
+    veil_zk_combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
     if (veil_zero_verify(&pf->z_final, t, pg, &Cz))
         return veil_fail(VEIL_EVERIFY, "relu: the sum-check's final value does not match");
     veil_fe pt[5 + VEIL_MLE_MAX_VARS];
@@ -398,7 +366,7 @@ int veil_relu_verify(const veil_relu_proof *pf, veil_transcript *t, const veil_p
     if (veil_hyrax_verify(&pf->eZ, t, pg, cZ, lr.r, &pf->c_vZ, threads) ||
         veil_hyrax_verify(&pf->eA, t, pg, cA, lr.r, &pf->c_vA, threads) ||
         veil_hyrax_verify(&pf->ebits, t, pg, &pf->c_bits, pt, &Cb, threads))
-        return refail(VEIL_EVERIFY, "relu: evaluation proof");
+        return veil_zk_refail(VEIL_EVERIFY, "relu: evaluation proof");
     return 0;
 }
 

@@ -193,7 +193,6 @@ int veil_logup_final_check(veil_transcript *t, const veil_logup_run *lr,
     return 0;
 }
 
-
 /* ---- the complete zero-knowledge lookup / range proof ---- */
 
 int veil_zk_vec_commit(veil_zk_vec *v, const veil_pedersen_gens *pg, const veil_fe *tab,
@@ -276,20 +275,6 @@ size_t veil_lookup_gens_needed(unsigned a, unsigned b)
     return need;
 }
 
-static void absorb_ge(veil_transcript *t, const char *label, const veil_ge *p)
-{
-    uint8_t buf[32];
-    veil_ge_to_bytes(buf, p);
-    veil_transcript_absorb(t, label, buf, 32);
-}
-
-static void absorb_com(veil_transcript *t, const char *label, const veil_hyrax_commitment *cm)
-{
-    veil_transcript_absorb_u64(t, label, cm->nvars);
-    for (size_t i = 0; i < cm->rows; i++)
-        absorb_ge(t, label, &cm->c[i]);
-}
-
 /* The statement: sizes, the commitment to S and the table (if explicit). */
 static int lookup_statement(veil_transcript *t, const veil_hyrax_commitment *cS,
                             const veil_fe *T, unsigned a, unsigned b)
@@ -307,7 +292,7 @@ static int lookup_statement(veil_transcript *t, const veil_hyrax_commitment *cS,
             veil_transcript_absorb(t, "lookup-T", buf, 32);
         }
     }
-    absorb_com(t, "lookup-S", cS);
+    veil_zk_absorb_hyrax(t, "lookup-S", cS);
     return 0;
 }
 
@@ -351,17 +336,6 @@ static void shape_init(veil_sc_poly *p, const veil_logup_run *lr)
     build_terms(p, lr);
 }
 
-/* C + rho D - x U */
-static void combine(veil_ge *out, const veil_pedersen_gens *pg, const veil_ge *C,
-                    const veil_fe *rho, const veil_ge *D, const veil_fe *x)
-{
-    veil_ge t;
-    veil_ge_mul(&t, D, rho);
-    veil_ge_add(out, C, &t);
-    veil_ge_mul(&t, &pg->u, x);
-    veil_ge_sub(out, out, &t);
-}
-
 typedef struct {
     veil_fe *T, *m, *hS, *hT;
     veil_zk_vec vm, vhS, vhT;
@@ -385,14 +359,14 @@ static int lookup_commit_phase(veil_lookup_proof *pf, lookup_ws *w, veil_transcr
     int rc = veil_logup_mults(idx, n1, w->m, n2);
     if (!rc) rc = veil_zk_vec_commit(&w->vm, pg, w->m, b, threads);
     if (rc) return rc;
-    absorb_com(t, "lookup-m", &w->vm.cm);
+    veil_zk_absorb_hyrax(t, "lookup-m", &w->vm.cm);
     veil_transcript_challenge(t, "lookup-beta", &lr->beta);
     rc = veil_logup_inverses(&lr->beta, S->tab, n1, w->T, w->m, n2, w->hS, w->hT);
     if (!rc) rc = veil_zk_vec_commit(&w->vhS, pg, w->hS, S->nvars, threads);
     if (!rc) rc = veil_zk_vec_commit(&w->vhT, pg, w->hT, b, threads);
     if (rc) return rc;
-    absorb_com(t, "lookup-hS", &w->vhS.cm);
-    absorb_com(t, "lookup-hT", &w->vhT.cm);
+    veil_zk_absorb_hyrax(t, "lookup-hS", &w->vhS.cm);
+    veil_zk_absorb_hyrax(t, "lookup-hT", &w->vhT.cm);
     /* the proof keeps copies of the public commitments */
     pf->c_m = w->vm.cm, pf->c_hS = w->vhS.cm, pf->c_hT = w->vhT.cm;
     memset(&w->vm.cm, 0, sizeof w->vm.cm);
@@ -403,10 +377,10 @@ static int lookup_commit_phase(veil_lookup_proof *pf, lookup_ws *w, veil_transcr
 
 static void absorb_values(veil_transcript *t, const veil_lookup_proof *pf)
 {
-    absorb_ge(t, "lookup-vS", &pf->c_vS);
-    absorb_ge(t, "lookup-vhS", &pf->c_vhS);
-    absorb_ge(t, "lookup-vhT", &pf->c_vhT);
-    absorb_ge(t, "lookup-vm", &pf->c_vm);
+    veil_zk_absorb_ge(t, "lookup-vS", &pf->c_vS);
+    veil_zk_absorb_ge(t, "lookup-vhS", &pf->c_vhS);
+    veil_zk_absorb_ge(t, "lookup-vhT", &pf->c_vhT);
+    veil_zk_absorb_ge(t, "lookup-vm", &pf->c_vm);
 }
 
 int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pedersen_gens *pg,
@@ -457,12 +431,12 @@ int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pede
     if (rc) goto out;
     veil_ge_identity(&id);
     veil_sc_first_sum(pf->sc.rounds, &s0); /* = 0 + rho P */
-    combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
+    veil_zk_combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
     veil_fe_mul(&bl, &rho, &w.st.s_sum);
     veil_zero_prove(&pf->z_claim, t, pg, &Cz, &bl);
     veil_sc_interpolate(pf->sc.rounds + (size_t)(L - 1) * (VEIL_LOGUP_DEG + 1), VEIL_LOGUP_DEG,
                         &lr.r[L - 1], &F);
-    combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
+    veil_zk_combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
     veil_fe_mul(&bl, &rho, &w.st.s_pr);
     veil_fe_add(&bl, &bl, &sg);
     veil_zero_prove(&pf->z_final, t, pg, &Cz, &bl);
@@ -486,13 +460,6 @@ out:
     return rc;
 }
 
-static int refail(int code, const char *context)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s", veil_last_error());
-    return veil_fail(code, "%s: %s", context, msg);
-}
-
 int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
                        const veil_pedersen_gens *pg, const veil_hyrax_commitment *cS,
                        const veil_fe *T, unsigned b, int threads)
@@ -506,15 +473,15 @@ int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
         pf->sc.deg != VEIL_LOGUP_DEG || !pf->sc.rounds)
         return veil_fail(VEIL_EVERIFY, "lookup: proof has the wrong shape");
     veil_logup_run lr = {.a = a, .b = b};
-    absorb_com(t, "lookup-m", &pf->c_m);
+    veil_zk_absorb_hyrax(t, "lookup-m", &pf->c_m);
     veil_transcript_challenge(t, "lookup-beta", &lr.beta);
-    absorb_com(t, "lookup-hS", &pf->c_hS);
-    absorb_com(t, "lookup-hT", &pf->c_hT);
+    veil_zk_absorb_hyrax(t, "lookup-hS", &pf->c_hS);
+    veil_zk_absorb_hyrax(t, "lookup-hT", &pf->c_hT);
     veil_fe rho, s0, F, T_at;
     veil_zksc_verify_begin(&pf->sc, t, &rho);
     if ((rc = draw_challenges(t, &lr)) || (rc = veil_zksc_verify_rounds(&pf->sc, t, lr.r, &s0, &F)) ||
         (rc = veil_zksc_verify_end(&pf->sc, t, pg, lr.r)))
-        return refail(VEIL_EVERIFY, "lookup");
+        return veil_zk_refail(VEIL_EVERIFY, "lookup");
     absorb_values(t, pf);
     veil_sc_leaf lf[T_COUNT];
     memset(lf, 0, sizeof lf);
@@ -525,12 +492,12 @@ int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
     shape_init(&shape, &lr);
     veil_ge Cg, Cz, id;
     if (veil_sc_final_verify(&shape, lf, t, pg, &pf->prods, &Cg))
-        return refail(VEIL_EVERIFY, "lookup");
+        return veil_zk_refail(VEIL_EVERIFY, "lookup");
     veil_ge_identity(&id);
-    combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
+    veil_zk_combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
     if (veil_zero_verify(&pf->z_claim, t, pg, &Cz))
         return veil_fail(VEIL_EVERIFY, "lookup: the two sides of eq. 26 differ");
-    combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
+    veil_zk_combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
     if (veil_zero_verify(&pf->z_final, t, pg, &Cz))
         return veil_fail(VEIL_EVERIFY, "lookup: the sum-check's final value does not match");
     const veil_fe *pa = veil_logup_point_a(&lr), *pb = veil_logup_point_b(&lr);
@@ -538,7 +505,7 @@ int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
         veil_hyrax_verify(&pf->ehS, t, pg, &pf->c_hS, pa, &pf->c_vhS, threads) ||
         veil_hyrax_verify(&pf->ehT, t, pg, &pf->c_hT, pb, &pf->c_vhT, threads) ||
         veil_hyrax_verify(&pf->em, t, pg, &pf->c_m, pb, &pf->c_vm, threads))
-        return refail(VEIL_EVERIFY, "lookup: evaluation proof");
+        return veil_zk_refail(VEIL_EVERIFY, "lookup: evaluation proof");
     return 0;
 }
 

@@ -5,16 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Re-raise the last failure with context (veil_fail must not read the
- * buffer it writes). */
-static int refail(int code, const char *context)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s", veil_last_error());
-    return veil_fail(code, "%s: %s", context, msg);
-}
-
-
 int veil_matmul_dims_init(veil_matmul_dims *d, uint32_t m, uint32_t k, uint32_t n)
 {
     memset(d, 0, sizeof *d);
@@ -80,13 +70,6 @@ void veil_zk_matrix_free(veil_zk_matrix *M)
     free(M->blinds);
     veil_hyrax_commitment_free(&M->cm);
     memset(M, 0, sizeof *M);
-}
-
-static void absorb_ge(veil_transcript *t, const char *label, const veil_ge *p)
-{
-    uint8_t b[32];
-    veil_ge_to_bytes(b, p);
-    veil_transcript_absorb(t, label, b, 32);
 }
 
 /* Absorbs a commitment's rows as one record: their canonical encodings,
@@ -155,24 +138,13 @@ static void reduce(const veil_matmul_dims *d, const veil_fe *A, const veil_fe *B
     free(row);
 }
 
-/* C + rho D - x U */
-static void combine(veil_ge *out, const veil_pedersen_gens *pg, const veil_ge *C,
-                    const veil_fe *rho, const veil_ge *D, const veil_fe *x)
-{
-    veil_ge t;
-    veil_ge_mul(&t, D, rho);
-    veil_ge_add(out, C, &t);
-    veil_ge_mul(&t, &pg->u, x);
-    veil_ge_sub(out, out, &t);
-}
-
 /* The final phase both sides share the order of: value commitments, the
  * product proof, the two opening checks and the three evaluations. */
 static void absorb_values(veil_transcript *t, const veil_matmul_proof *pf)
 {
-    absorb_ge(t, "matmul-vA", &pf->c_vA);
-    absorb_ge(t, "matmul-vB", &pf->c_vB);
-    absorb_ge(t, "matmul-prod", &pf->c_prod);
+    veil_zk_absorb_ge(t, "matmul-vA", &pf->c_vA);
+    veil_zk_absorb_ge(t, "matmul-vB", &pf->c_vB);
+    veil_zk_absorb_ge(t, "matmul-prod", &pf->c_prod);
 }
 
 typedef struct {
@@ -237,7 +209,7 @@ int veil_matmul_prove(veil_matmul_proof *pf, veil_transcript *t, const veil_pede
     veil_mle_eq_table(w.ev, w.v, d->ln);
     reduce(d, A->tab, B->tab, C->tab, w.eu, w.ev, w.au, w.bv, &H);
     veil_commit_value_fresh(&pf->c_H, &s_H, pg, &H);
-    absorb_ge(t, "matmul-H", &pf->c_H);
+    veil_zk_absorb_ge(t, "matmul-H", &pf->c_H);
     /* masked sum-check of eq. 19 */
     rc = veil_zksc_begin(&pf->sc, &st, t, pg, d->lk, 2);
     veil_sc_poly p;
@@ -261,12 +233,12 @@ int veil_matmul_prove(veil_matmul_proof *pf, veil_transcript *t, const veil_pede
                     &finals[1], &s_vB, &s_prod);
     veil_ge Cz;
     veil_sc_first_sum(pf->sc.rounds, &s0); /* = H + rho P */
-    combine(&Cz, pg, &pf->c_H, &rho, &pf->sc.c_sum, &s0);
+    veil_zk_combine(&Cz, pg, &pf->c_H, &rho, &pf->sc.c_sum, &s0);
     veil_fe_mul(&blind, &rho, &st.s_sum);
     veil_fe_add(&blind, &blind, &s_H);
     veil_zero_prove(&pf->z_claim, t, pg, &Cz, &blind);
     veil_sc_interpolate(pf->sc.rounds + (size_t)(d->lk - 1) * 3, 2, &w.r[d->lk - 1], &F);
-    combine(&Cz, pg, &pf->c_prod, &rho, &pf->sc.c_pr, &F);
+    veil_zk_combine(&Cz, pg, &pf->c_prod, &rho, &pf->sc.c_pr, &F);
     veil_fe_mul(&blind, &rho, &st.s_pr);
     veil_fe_add(&blind, &blind, &s_prod);
     veil_zero_prove(&pf->z_final, t, pg, &Cz, &blind);
@@ -294,30 +266,30 @@ static int verify_core(const veil_matmul_proof *pf, veil_transcript *t,
     if (rc) return rc;
     if (pf->sc.nvars != d->lk || pf->sc.deg != 2 || !pf->sc.rounds)
         return veil_fail(VEIL_EVERIFY, "matmul: sum-check has the wrong shape");
-    absorb_ge(t, "matmul-H", &pf->c_H);
+    veil_zk_absorb_ge(t, "matmul-H", &pf->c_H);
     veil_zksc_verify_begin(&pf->sc, t, &rho);
     if ((rc = veil_zksc_verify_rounds(&pf->sc, t, r, &s0, &F)) ||
         (rc = veil_zksc_verify_end(&pf->sc, t, pg, r)))
-        return refail(VEIL_EVERIFY, "matmul");
+        return veil_zk_refail(VEIL_EVERIFY, "matmul");
     absorb_values(t, pf);
     if (veil_prod_verify(&pf->prod, t, pg, &pf->c_vA, &pf->c_vB, &pf->c_prod))
-        return refail(VEIL_EVERIFY, "matmul: A(u,r) B(r,v)");
+        return veil_zk_refail(VEIL_EVERIFY, "matmul: A(u,r) B(r,v)");
     veil_ge Cz;
-    combine(&Cz, pg, &pf->c_H, &rho, &pf->sc.c_sum, &s0);
+    veil_zk_combine(&Cz, pg, &pf->c_H, &rho, &pf->sc.c_sum, &s0);
     if (veil_zero_verify(&pf->z_claim, t, pg, &Cz))
         return veil_fail(VEIL_EVERIFY, "matmul: the sum-check claim is not C(u,v)");
-    combine(&Cz, pg, &pf->c_prod, &rho, &pf->sc.c_pr, &F);
+    veil_zk_combine(&Cz, pg, &pf->c_prod, &rho, &pf->sc.c_pr, &F);
     if (veil_zero_verify(&pf->z_final, t, pg, &Cz))
         return veil_fail(VEIL_EVERIFY, "matmul: the sum-check's final value is not A(u,r) B(r,v)");
     if (veil_hyrax_verify(&pf->eA, t, pg, cA, cat_point(pt, u, d->lm, r, d->lk), &pf->c_vA,
                           threads))
-        return refail(VEIL_EVERIFY, "matmul: evaluation of A");
+        return veil_zk_refail(VEIL_EVERIFY, "matmul: evaluation of A");
     if (veil_hyrax_verify(&pf->eB, t, pg, cB, cat_point(pt, r, d->lk, v, d->ln), &pf->c_vB,
                           threads))
-        return refail(VEIL_EVERIFY, "matmul: evaluation of B");
+        return veil_zk_refail(VEIL_EVERIFY, "matmul: evaluation of B");
     if (veil_hyrax_verify(&pf->eC, t, pg, cC, cat_point(pt, u, d->lm, v, d->ln), &pf->c_H,
                           threads))
-        return refail(VEIL_EVERIFY, "matmul: evaluation of C");
+        return veil_zk_refail(VEIL_EVERIFY, "matmul: evaluation of C");
     return 0;
 }
 
@@ -404,7 +376,7 @@ int veil_matmul_file_verify(const uint8_t *buf, size_t len, veil_matmul_dims *do
     veil_zkr_u32(&r, &n, 1, VEIL_MATMUL_MAX_DIM, "n");
     if (r.err) return veil_zkr_end(&r);
     int rc = veil_matmul_dims_init(&d, m, k, n);
-    if (rc) return refail(VEIL_EINVAL, "proof");
+    if (rc) return veil_zk_refail(VEIL_EINVAL, "proof");
     if (dout) *dout = d;
     /* wire format of a commitment: u8 nvars, then its rows' encodings */
     const uint8_t *enc[3];

@@ -7,16 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Re-raise the last failure with context (veil_fail must not read the
- * buffer it writes). */
-static int refail(int code, const char *context)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s", veil_last_error());
-    return veil_fail(code, "%s: %s", context, msg);
-}
-
-
 #define PAR_MIN (1u << 12)
 
 void veil_sc_poly_init(veil_sc_poly *p, unsigned nvars)
@@ -396,11 +386,35 @@ int veil_sc_verify(veil_transcript *t, unsigned nvars, unsigned deg, const veil_
 
 /* ---- sigma protocols on value commitments ---- */
 
-static void absorb_ge(veil_transcript *t, const char *label, const veil_ge *p)
+int veil_zk_refail(int code, const char *context)
+{
+    char msg[256]; /* veil_fail must not read the buffer it writes */
+    snprintf(msg, sizeof msg, "%s", veil_last_error());
+    return veil_fail(code, "%s: %s", context, msg);
+}
+
+void veil_zk_absorb_ge(veil_transcript *t, const char *label, const veil_ge *p)
 {
     uint8_t b[32];
     veil_ge_to_bytes(b, p);
     veil_transcript_absorb(t, label, b, 32);
+}
+
+void veil_zk_absorb_hyrax(veil_transcript *t, const char *label, const veil_hyrax_commitment *cm)
+{
+    veil_transcript_absorb_u64(t, label, cm->nvars);
+    for (size_t i = 0; i < cm->rows; i++)
+        veil_zk_absorb_ge(t, label, &cm->c[i]);
+}
+
+void veil_zk_combine(veil_ge *out, const veil_pedersen_gens *pg, const veil_ge *C,
+                     const veil_fe *rho, const veil_ge *D, const veil_fe *x)
+{
+    veil_ge t;
+    veil_ge_mul(&t, D, rho);
+    veil_ge_add(out, C, &t);
+    veil_ge_mul(&t, &pg->u, x);
+    veil_ge_sub(out, out, &t);
 }
 
 void veil_commit_value_fresh(veil_ge *C, veil_fe *s, const veil_pedersen_gens *pg,
@@ -426,8 +440,8 @@ void veil_zero_prove(veil_zero_proof *pf, veil_transcript *t, const veil_pederse
     veil_fe k, e;
     veil_fe_random(&k);
     veil_ge_mul(&pf->a, &pg->h, &k);
-    absorb_ge(t, "zero-C", C);
-    absorb_ge(t, "zero-a", &pf->a);
+    veil_zk_absorb_ge(t, "zero-C", C);
+    veil_zk_absorb_ge(t, "zero-a", &pf->a);
     veil_transcript_challenge(t, "zero-e", &e);
     veil_fe_mul(&pf->z, &e, s);
     veil_fe_add(&pf->z, &pf->z, &k);
@@ -439,8 +453,8 @@ int veil_zero_verify(const veil_zero_proof *pf, veil_transcript *t,
 {
     veil_fe e;
     veil_ge lhs, rhs;
-    absorb_ge(t, "zero-C", C);
-    absorb_ge(t, "zero-a", &pf->a);
+    veil_zk_absorb_ge(t, "zero-C", C);
+    veil_zk_absorb_ge(t, "zero-a", &pf->a);
     veil_transcript_challenge(t, "zero-e", &e);
     veil_ge_mul(&lhs, &pg->h, &pf->z); /* z H = a + e C */
     veil_ge_mul(&rhs, C, &e);
@@ -453,12 +467,12 @@ int veil_zero_verify(const veil_zero_proof *pf, veil_transcript *t,
 static void prod_absorb(veil_transcript *t, const veil_prod_proof *pf, const veil_ge *C1,
                         const veil_ge *C2, const veil_ge *C3, veil_fe *e)
 {
-    absorb_ge(t, "prod-C1", C1);
-    absorb_ge(t, "prod-C2", C2);
-    absorb_ge(t, "prod-C3", C3);
-    absorb_ge(t, "prod-alpha", &pf->alpha);
-    absorb_ge(t, "prod-beta", &pf->beta);
-    absorb_ge(t, "prod-delta", &pf->delta);
+    veil_zk_absorb_ge(t, "prod-C1", C1);
+    veil_zk_absorb_ge(t, "prod-C2", C2);
+    veil_zk_absorb_ge(t, "prod-C3", C3);
+    veil_zk_absorb_ge(t, "prod-alpha", &pf->alpha);
+    veil_zk_absorb_ge(t, "prod-beta", &pf->beta);
+    veil_zk_absorb_ge(t, "prod-delta", &pf->delta);
     veil_transcript_challenge(t, "prod-e", e);
 }
 
@@ -565,7 +579,7 @@ int veil_zksc_end(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t,
     veil_fe_inner(&pr, st->mask.coef, y, d);
     free(y);
     veil_commit_value_fresh(&pf->c_pr, &st->s_pr, pg, &pr);
-    absorb_ge(t, "zksc-c_pr", &pf->c_pr);
+    veil_zk_absorb_ge(t, "zksc-c_pr", &pf->c_pr);
     veil_transcript_challenge(t, "zksc-lambda", &lambda);
     int rc = mask_open_vector(&y, pf->nvars, pf->deg, r, &lambda);
     if (rc) return rc;
@@ -599,8 +613,8 @@ void veil_zksc_verify_begin(const veil_zksc_proof *pf, veil_transcript *t, veil_
 {
     veil_transcript_absorb_u64(t, "zksc-nvars", pf->nvars);
     veil_transcript_absorb_u64(t, "zksc-deg", pf->deg);
-    absorb_ge(t, "zksc-c_mask", &pf->c_mask);
-    absorb_ge(t, "zksc-c_sum", &pf->c_sum);
+    veil_zk_absorb_ge(t, "zksc-c_mask", &pf->c_mask);
+    veil_zk_absorb_ge(t, "zksc-c_sum", &pf->c_sum);
     veil_transcript_challenge(t, "zksc-rho", rho);
 }
 
@@ -619,7 +633,7 @@ int veil_zksc_verify_end(const veil_zksc_proof *pf, veil_transcript *t,
 {
     size_t d = veil_sc_mask_len(pf->nvars, pf->deg);
     veil_fe lambda, *y;
-    absorb_ge(t, "zksc-c_pr", &pf->c_pr);
+    veil_zk_absorb_ge(t, "zksc-c_pr", &pf->c_pr);
     veil_transcript_challenge(t, "zksc-lambda", &lambda);
     int rc = mask_open_vector(&y, pf->nvars, pf->deg, r, &lambda);
     if (rc) return rc;
@@ -628,7 +642,7 @@ int veil_zksc_verify_end(const veil_zksc_proof *pf, veil_transcript *t,
     veil_ge_add(&c_t, &pf->c_sum, &tmp);
     rc = veil_open_verify(&pf->open, t, pg, &pf->c_mask, &c_t, y, d, 1);
     free(y);
-    if (rc) return refail(VEIL_EVERIFY, "sumcheck mask opening");
+    if (rc) return veil_zk_refail(VEIL_EVERIFY, "sumcheck mask opening");
     return 0;
 }
 
@@ -756,7 +770,7 @@ int veil_sc_final_verify(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
     for (size_t q = 0; !rc && q < want->n; q++) {
         if (veil_prod_verify(&pr->pf[q], t, pg, &leaf[want->i[q]].C, &leaf[want->j[q]].C,
                              &pr->C[q]))
-            rc = refail(VEIL_EVERIFY, "sumcheck final value");
+            rc = veil_zk_refail(VEIL_EVERIFY, "sumcheck final value");
         want->C[q] = pr->C[q];
     }
     if (!rc) rc = final_combine(shape, leaf, pg, want, NULL, Cg, NULL);
