@@ -31,6 +31,16 @@ static void known_weights(const veil_model *m)
         CHECK(veil_sve_local_new(m, v, m->cfg.n_layers, 1, 8, &l) == 0);
         if (!l) continue;
         for (int layer = 0; layer < m->cfg.n_layers; layer++) {
+            /* what the node holds: unit gains, no plain matrix left */
+            const veil_layer *x = veil_sve_local_layer(l, layer), *p = &m->layers[layer];
+            int ones = 1;
+            double moved = 0;
+            for (int i = 0; i < dim; i++)
+                ones &= x->rms_att[i] == 1.0f && x->rms_ffn[i] == 1.0f;
+            for (int i = 0; i < dim * dim; i++)
+                moved += fabs(x->wq[i] - p->wq[i]) + fabs(x->wo[i] - p->wo[i]);
+            CHECK(ones);
+            CHECK(moved > 1.0);
             CHECK(veil_sve_attack_known_weights(&m->cfg, &m->layers[layer],
                                                 veil_sve_local_layer(l, layer), q) == 0);
             double err = veil_sve_basis_error(veil_sve_local_keys(l), layer, q);
