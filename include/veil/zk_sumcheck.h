@@ -156,6 +156,20 @@ void veil_zero_prove(veil_zero_proof *pf, veil_transcript *t, const veil_pederse
 int veil_zero_verify(const veil_zero_proof *pf, veil_transcript *t,
                      const veil_pedersen_gens *pg, const veil_ge *C);
 
+/* The two opening proofs that tie the public rounds to the commitments
+ * (after veil_zksc_end): "C_claim + rho c_sum opens to g_1(0) + g_1(1)" and
+ * "C_g + rho c_pr opens to g_n(r_n)".  C_claim NULL: the claim is the
+ * public 0.  s_claim, s_g: the blindings of C_claim and C_g; r: the point. */
+void veil_zksc_prove_links(const veil_zksc_proof *pf, const veil_zksc_state *st,
+                           veil_transcript *t, const veil_pedersen_gens *pg, const veil_fe *r,
+                           const veil_ge *C_claim, const veil_fe *s_claim, const veil_ge *C_g,
+                           const veil_fe *s_g, veil_zero_proof *z_claim, veil_zero_proof *z_final);
+/* rho, s0, F as returned by veil_zksc_verify_begin / _rounds. */
+int veil_zksc_verify_links(const veil_zksc_proof *pf, veil_transcript *t,
+                           const veil_pedersen_gens *pg, const veil_fe *rho, const veil_fe *s0,
+                           const veil_fe *F, const veil_ge *C_claim, const veil_ge *C_g,
+                           const veil_zero_proof *z_claim, const veil_zero_proof *z_final);
+
 /* C3 commits to the product of the values in C1 and C2 (Hyrax / Maxwell
  * proof of product): C1 = x U + s1 H, C2 = y U + s2 H, C3 = xy U + s3 H. */
 typedef struct {

@@ -275,7 +275,7 @@ int veil_relu_prove(veil_relu_proof *pf, veil_transcript *t, const veil_pedersen
     if (!rc) rc = veil_zksc_end(&pf->sc, &st, t, pg, lr.r);
     if (rc) goto out;
     veil_sc_leaf lf[R_BITS + VEIL_RELU_MAX_BITS + 1];
-    veil_fe s_bits[VEIL_RELU_MAX_BITS + 1], sg, bl, s0, F, rho = st.mask.rho;
+    veil_fe s_bits[VEIL_RELU_MAX_BITS + 1], sg, bl;
     memset(lf, 0, sizeof lf);
     veil_commit_value_fresh(&pf->c_vZ, &lf[R_Z].s, pg, &ev.Z);
     veil_commit_value_fresh(&pf->c_vA, &lf[R_A].s, pg, &ev.A);
@@ -288,20 +288,11 @@ int veil_relu_prove(veil_relu_proof *pf, veil_transcript *t, const veil_pedersen
         lf[R_BITS + i].val = ev.bits[i], lf[R_BITS + i].s = s_bits[i];
     veil_sc_poly shape;
     relu_shape(&shape, &lr);
-    veil_ge Cg, Cz, id;
+    veil_ge Cg;
     rc = veil_sc_final_prove(&shape, lf, t, pg, &pf->prods, &Cg, &sg);
     if (rc) goto out;
-    veil_ge_identity(&id);
-    veil_sc_first_sum(pf->sc.rounds, &s0);
-    veil_zk_combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
-    veil_fe_mul(&bl, &rho, &st.s_sum);
-    veil_zero_prove(&pf->z_claim, t, pg, &Cz, &bl);
-    veil_sc_interpolate(pf->sc.rounds + (size_t)(a - 1) * (VEIL_RELU_DEG + 1), VEIL_RELU_DEG,
-                        &lr.r[a - 1], &F);
-    veil_zk_combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
-    veil_fe_mul(&bl, &rho, &st.s_pr);
-    veil_fe_add(&bl, &bl, &sg);
-    veil_zero_prove(&pf->z_final, t, pg, &Cz, &bl);
+    veil_zksc_prove_links(&pf->sc, &st, t, pg, lr.r, NULL, NULL, &Cg, &sg, &pf->z_claim,
+                          &pf->z_final);
     veil_fe pt[5 + VEIL_MLE_MAX_VARS];
     veil_ge Cb;
     bits_claim(t, &lr, pf, s_bits, pt, &Cb, &bl);
@@ -352,15 +343,11 @@ int veil_relu_verify(const veil_relu_proof *pf, veil_transcript *t, const veil_p
     relu_leaves(&lr, pf, lf);
     veil_sc_poly shape;
     relu_shape(&shape, &lr);
-    veil_ge Cg, Cz, id, Cb;
+    veil_ge Cg, Cb;
     if (veil_sc_final_verify(&shape, lf, t, pg, &pf->prods, &Cg)) return veil_zk_refail(VEIL_EVERIFY, "relu");
-    veil_ge_identity(&id);
-    veil_zk_combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
-    if (veil_zero_verify(&pf->z_claim, t, pg, &Cz))
-        return veil_fail(VEIL_EVERIFY, "relu: the eq. 24 sum is not zero");
-    veil_zk_combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
-    if (veil_zero_verify(&pf->z_final, t, pg, &Cz))
-        return veil_fail(VEIL_EVERIFY, "relu: the sum-check's final value does not match");
+    if (veil_zksc_verify_links(&pf->sc, t, pg, &rho, &s0, &F, NULL, &Cg, &pf->z_claim,
+                               &pf->z_final))
+        return veil_zk_refail(VEIL_EVERIFY, "relu");
     veil_fe pt[5 + VEIL_MLE_MAX_VARS];
     bits_claim(t, &lr, pf, NULL, pt, &Cb, NULL);
     if (veil_hyrax_verify(&pf->eZ, t, pg, cZ, lr.r, &pf->c_vZ, threads) ||

@@ -413,7 +413,7 @@ int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pede
     if (rc) goto out;
     /* hidden final values, then the committed final check */
     veil_sc_leaf lf[T_COUNT];
-    veil_fe T_at, s0, F, sg, bl, rho = w.st.mask.rho;
+    veil_fe T_at, sg;
     memset(lf, 0, sizeof lf);
     veil_commit_value_fresh(&pf->c_vS, &lf[T_S].s, pg, &ev.S);
     veil_commit_value_fresh(&pf->c_vhS, &lf[T_HS].s, pg, &ev.hS);
@@ -426,20 +426,11 @@ int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pede
     lf[T_S].val = ev.S, lf[T_HS].val = ev.hS, lf[T_HT].val = ev.hT, lf[T_M].val = ev.m;
     veil_sc_poly shape;
     shape_init(&shape, &lr);
-    veil_ge Cg, Cz, id;
+    veil_ge Cg;
     rc = veil_sc_final_prove(&shape, lf, t, pg, &pf->prods, &Cg, &sg);
     if (rc) goto out;
-    veil_ge_identity(&id);
-    veil_sc_first_sum(pf->sc.rounds, &s0); /* = 0 + rho P */
-    veil_zk_combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
-    veil_fe_mul(&bl, &rho, &w.st.s_sum);
-    veil_zero_prove(&pf->z_claim, t, pg, &Cz, &bl);
-    veil_sc_interpolate(pf->sc.rounds + (size_t)(L - 1) * (VEIL_LOGUP_DEG + 1), VEIL_LOGUP_DEG,
-                        &lr.r[L - 1], &F);
-    veil_zk_combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
-    veil_fe_mul(&bl, &rho, &w.st.s_pr);
-    veil_fe_add(&bl, &bl, &sg);
-    veil_zero_prove(&pf->z_final, t, pg, &Cz, &bl);
+    veil_zksc_prove_links(&pf->sc, &w.st, t, pg, lr.r, NULL, NULL, &Cg, &sg, &pf->z_claim,
+                          &pf->z_final);
     const veil_fe *pa = veil_logup_point_a(&lr), *pb = veil_logup_point_b(&lr);
     rc = veil_hyrax_prove(&pf->eS, NULL, t, pg, &S->cm, S->tab, n1, S->blinds, pa, &lf[T_S].s,
                           threads);
@@ -453,7 +444,6 @@ int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pede
         rc = veil_hyrax_prove(&pf->em, NULL, t, pg, &pf->c_m, w.vm.tab, n2, w.vm.blinds, pb,
                               &lf[T_M].s, threads);
     veil_wipe(lf, sizeof lf), veil_wipe(&ev, sizeof ev), veil_wipe(&sg, sizeof sg);
-    veil_wipe(&bl, sizeof bl);
 out:
     lookup_ws_free(&w, !T);
     if (rc) veil_lookup_proof_free(pf);
@@ -490,16 +480,12 @@ int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
     lookup_leaves(&lr, &T_at, lf, C);
     veil_sc_poly shape;
     shape_init(&shape, &lr);
-    veil_ge Cg, Cz, id;
+    veil_ge Cg;
     if (veil_sc_final_verify(&shape, lf, t, pg, &pf->prods, &Cg))
         return veil_zk_refail(VEIL_EVERIFY, "lookup");
-    veil_ge_identity(&id);
-    veil_zk_combine(&Cz, pg, &id, &rho, &pf->sc.c_sum, &s0);
-    if (veil_zero_verify(&pf->z_claim, t, pg, &Cz))
-        return veil_fail(VEIL_EVERIFY, "lookup: the two sides of eq. 26 differ");
-    veil_zk_combine(&Cz, pg, &Cg, &rho, &pf->sc.c_pr, &F);
-    if (veil_zero_verify(&pf->z_final, t, pg, &Cz))
-        return veil_fail(VEIL_EVERIFY, "lookup: the sum-check's final value does not match");
+    if (veil_zksc_verify_links(&pf->sc, t, pg, &rho, &s0, &F, NULL, &Cg, &pf->z_claim,
+                               &pf->z_final))
+        return veil_zk_refail(VEIL_EVERIFY, "lookup");
     const veil_fe *pa = veil_logup_point_a(&lr), *pb = veil_logup_point_b(&lr);
     if (veil_hyrax_verify(&pf->eS, t, pg, cS, pa, &pf->c_vS, threads) ||
         veil_hyrax_verify(&pf->ehS, t, pg, &pf->c_hS, pa, &pf->c_vhS, threads) ||

@@ -193,7 +193,7 @@ int veil_matmul_prove(veil_matmul_proof *pf, veil_transcript *t, const veil_pede
     const veil_hyrax_commitment *cm[3] = {&A->cm, &B->cm, &C->cm};
     prover_ws w = {0};
     veil_zksc_state st = {0};
-    veil_fe H, s_H, s_vA, s_vB, s_prod, prod, finals[2], blind, s0, F, rho;
+    veil_fe H, s_H, s_vA, s_vB, s_prod, prod, finals[2];
     int rc = statement(t, d, cm, NULL, w.u, w.v);
     if (rc) return rc;
     const size_t K = (size_t)1 << d->lk;
@@ -222,7 +222,6 @@ int veil_matmul_prove(veil_matmul_proof *pf, veil_transcript *t, const veil_pede
     if (!rc) rc = veil_sc_prove(t, &p, 2, &st.mask, pf->sc.rounds, w.r, finals);
     if (!rc) rc = veil_zksc_end(&pf->sc, &st, t, pg, w.r);
     if (rc) goto out;
-    rho = st.mask.rho;
     /* committed final values and their relation */
     veil_commit_value_fresh(&pf->c_vA, &s_vA, pg, &finals[0]);
     veil_commit_value_fresh(&pf->c_vB, &s_vB, pg, &finals[1]);
@@ -231,24 +230,15 @@ int veil_matmul_prove(veil_matmul_proof *pf, veil_transcript *t, const veil_pede
     absorb_values(t, pf);
     veil_prod_prove(&pf->prod, t, pg, &pf->c_vA, &pf->c_vB, &pf->c_prod, &finals[0], &s_vA,
                     &finals[1], &s_vB, &s_prod);
-    veil_ge Cz;
-    veil_sc_first_sum(pf->sc.rounds, &s0); /* = H + rho P */
-    veil_zk_combine(&Cz, pg, &pf->c_H, &rho, &pf->sc.c_sum, &s0);
-    veil_fe_mul(&blind, &rho, &st.s_sum);
-    veil_fe_add(&blind, &blind, &s_H);
-    veil_zero_prove(&pf->z_claim, t, pg, &Cz, &blind);
-    veil_sc_interpolate(pf->sc.rounds + (size_t)(d->lk - 1) * 3, 2, &w.r[d->lk - 1], &F);
-    veil_zk_combine(&Cz, pg, &pf->c_prod, &rho, &pf->sc.c_pr, &F);
-    veil_fe_mul(&blind, &rho, &st.s_pr);
-    veil_fe_add(&blind, &blind, &s_prod);
-    veil_zero_prove(&pf->z_final, t, pg, &Cz, &blind);
+    veil_zksc_prove_links(&pf->sc, &st, t, pg, w.r, &pf->c_H, &s_H, &pf->c_prod, &s_prod,
+                          &pf->z_claim, &pf->z_final);
     rc = prove_evals(pf, t, pg, d, A, B, C, &w, &s_vA, &s_vB, &s_H, threads);
 out:
     veil_zksc_state_free(&st);
     ws_free(&w);
     veil_wipe(&H, sizeof H), veil_wipe(finals, sizeof finals), veil_wipe(&prod, sizeof prod);
     veil_wipe(&s_H, sizeof s_H), veil_wipe(&s_vA, sizeof s_vA), veil_wipe(&s_vB, sizeof s_vB);
-    veil_wipe(&s_prod, sizeof s_prod), veil_wipe(&blind, sizeof blind);
+    veil_wipe(&s_prod, sizeof s_prod);
     if (rc) veil_matmul_proof_free(pf);
     return rc;
 }
@@ -274,13 +264,9 @@ static int verify_core(const veil_matmul_proof *pf, veil_transcript *t,
     absorb_values(t, pf);
     if (veil_prod_verify(&pf->prod, t, pg, &pf->c_vA, &pf->c_vB, &pf->c_prod))
         return veil_zk_refail(VEIL_EVERIFY, "matmul: A(u,r) B(r,v)");
-    veil_ge Cz;
-    veil_zk_combine(&Cz, pg, &pf->c_H, &rho, &pf->sc.c_sum, &s0);
-    if (veil_zero_verify(&pf->z_claim, t, pg, &Cz))
-        return veil_fail(VEIL_EVERIFY, "matmul: the sum-check claim is not C(u,v)");
-    veil_zk_combine(&Cz, pg, &pf->c_prod, &rho, &pf->sc.c_pr, &F);
-    if (veil_zero_verify(&pf->z_final, t, pg, &Cz))
-        return veil_fail(VEIL_EVERIFY, "matmul: the sum-check's final value is not A(u,r) B(r,v)");
+    if (veil_zksc_verify_links(&pf->sc, t, pg, &rho, &s0, &F, &pf->c_H, &pf->c_prod,
+                               &pf->z_claim, &pf->z_final))
+        return veil_zk_refail(VEIL_EVERIFY, "matmul");
     if (veil_hyrax_verify(&pf->eA, t, pg, cA, cat_point(pt, u, d->lm, r, d->lk), &pf->c_vA,
                           threads))
         return veil_zk_refail(VEIL_EVERIFY, "matmul: evaluation of A");

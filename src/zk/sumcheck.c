@@ -777,3 +777,44 @@ int veil_sc_final_verify(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
     free(want);
     return rc;
 }
+
+/* ---- the links between rounds and commitments ---- */
+
+void veil_zksc_prove_links(const veil_zksc_proof *pf, const veil_zksc_state *st,
+                           veil_transcript *t, const veil_pedersen_gens *pg, const veil_fe *r,
+                           const veil_ge *C_claim, const veil_fe *s_claim, const veil_ge *C_g,
+                           const veil_fe *s_g, veil_zero_proof *z_claim, veil_zero_proof *z_final)
+{
+    const veil_fe *rho = &st->mask.rho;
+    veil_ge id, Cz;
+    veil_fe s0, F, bl;
+    veil_ge_identity(&id);
+    veil_sc_first_sum(pf->rounds, &s0); /* = claim + rho P */
+    veil_zk_combine(&Cz, pg, C_claim ? C_claim : &id, rho, &pf->c_sum, &s0);
+    veil_fe_mul(&bl, rho, &st->s_sum);
+    if (C_claim) veil_fe_add(&bl, &bl, s_claim);
+    veil_zero_prove(z_claim, t, pg, &Cz, &bl);
+    const unsigned n = pf->nvars;
+    veil_sc_interpolate(pf->rounds + (size_t)(n - 1) * (pf->deg + 1), pf->deg, &r[n - 1], &F);
+    veil_zk_combine(&Cz, pg, C_g, rho, &pf->c_pr, &F); /* = g(r) + rho p(r) - F */
+    veil_fe_mul(&bl, rho, &st->s_pr);
+    veil_fe_add(&bl, &bl, s_g);
+    veil_zero_prove(z_final, t, pg, &Cz, &bl);
+    veil_wipe(&bl, sizeof bl);
+}
+
+int veil_zksc_verify_links(const veil_zksc_proof *pf, veil_transcript *t,
+                           const veil_pedersen_gens *pg, const veil_fe *rho, const veil_fe *s0,
+                           const veil_fe *F, const veil_ge *C_claim, const veil_ge *C_g,
+                           const veil_zero_proof *z_claim, const veil_zero_proof *z_final)
+{
+    veil_ge id, Cz;
+    veil_ge_identity(&id);
+    veil_zk_combine(&Cz, pg, C_claim ? C_claim : &id, rho, &pf->c_sum, s0);
+    if (veil_zero_verify(z_claim, t, pg, &Cz))
+        return veil_fail(VEIL_EVERIFY, "the sum-check's claim is not the committed one");
+    veil_zk_combine(&Cz, pg, C_g, rho, &pf->c_pr, F);
+    if (veil_zero_verify(z_final, t, pg, &Cz))
+        return veil_fail(VEIL_EVERIFY, "the sum-check's final value is not the committed one");
+    return 0;
+}
