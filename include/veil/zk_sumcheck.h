@@ -129,7 +129,9 @@ typedef struct {
 int veil_zksc_begin(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t,
                     const veil_pedersen_gens *pg, unsigned nvars, unsigned deg);
 /* Step 2: veil_sc_prove(t, poly, deg, &st->mask, pf->rounds, r, finals).
- * Step 3: commit p(r), absorb, prove the mask opening. */
+ * Step 3: commit p(r), absorb, prove the mask opening.
+ * Step 4 (after committing the final values, e.g. veil_sc_final_prove):
+ * veil_zksc_prove_links.  The verifier mirrors each step. */
 int veil_zksc_end(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t,
                   const veil_pedersen_gens *pg, const veil_fe *r);
 void veil_zksc_state_free(veil_zksc_state *st);
@@ -192,8 +194,8 @@ int veil_prod_verify(const veil_prod_proof *pf, veil_transcript *t,
  * hold at most two committed factors: for each distinct pair the prover
  * commits v_i v_j and proves the product; the rest is linear, so C_g is a
  * public combination of commitments and its blinding is known to the
- * prover.  The caller then proves "C_g + rho c_pr opens to F" and the
- * evaluations v_j against the vector commitments. */
+ * prover.  The caller then links C_g to the rounds (veil_zksc_prove_links)
+ * and proves the evaluations v_j against the vector commitments. */
 typedef struct {
     int committed;  /* 1: value committed in C (blinding s); 0: public val */
     veil_fe val;    /* public value; for the prover also the committed v_j */
