@@ -39,7 +39,7 @@ fi
   echo "T = 1 is dominated by it and the overhead per token falls as T grows; the causal"
   echo "softmax grows with T^2 (its range checks dominate at T = 32). Proof size is mostly"
   echo "Hyrax commitments (sqrt(N) points per pool and per lookup vector) and the"
-  echo "sum-check messages of ~90 relations per layer."
+  echo "sum-check messages of ~80 relations per layer."
 } > "$out"
 awk -v head="## zkDPS inference proofs" -v body="$out" '
   $0 == head { print; print ""; while ((getline line < body) > 0) print line; print ""; skip = 1; next }
