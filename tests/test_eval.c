@@ -140,7 +140,10 @@ static void test_ppl(fixture *f)
     b = veil_split_local_backend(sp);
     CHECK(veil_eval_ppl(m, &b, &s, NULL, NULL, &r) == 0);
     CHECK(veil_split_local_accountant(sp)->rows == s.total);
-    CHECKF(r.ppl > 1.5 * base.ppl, "eps=1 noise: ppl %.2f vs %.2f", r.ppl, base.ppl);
+    /* (a random-weight model has no perplexity to lose) */
+    if (!f->synthetic_model)
+        CHECKF(r.ppl > 1.5 * base.ppl, "eps=1 noise: ppl %.2f vs %.2f", r.ppl, base.ppl);
+    CHECK(isfinite(r.nll));
     veil_split_local_reset(sp);
     CHECK(veil_split_local_accountant(sp)->rows == 0);
     veil_split_local_free(sp);
