@@ -159,6 +159,10 @@ int veil_measure_add(veil_measure *m, const char *label, const void *data, size_
 int veil_measure_file(veil_measure *m, const char *label, const char *path);
 /* Finish (frees m). */
 int veil_measure_final(veil_measure *m, uint8_t out[48]);
+/* The sim node measurement: binary (NULL = this executable), then config and
+ * weights when not NULL. */
+int veil_measure_node(const char *binary, const char *config, const char *weights,
+                      uint8_t out[48]);
 
 /* ---- simulated vendor authority ---- */
 

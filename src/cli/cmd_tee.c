@@ -47,21 +47,10 @@ static int run_authority_init(cli_args *a)
 }
 
 /* The sim measurement: SHA-384 over the node binary, its configuration and
- * the shard weights, each optional but the binary. */
+ * the shard weights (binary defaults to this executable). */
 static int measure_from_opts(const cli_args *a, uint8_t out[48])
 {
-    const char *bin = cli_get(a, "binary"), *cfg = cli_get(a, "config"), *w = cli_get(a, "weights");
-    veil_measure *m;
-    int rc = veil_measure_new(&m);
-    if (rc) return rc;
-    rc = veil_measure_file(m, "binary", bin ? bin : "/proc/self/exe");
-    if (!rc && cfg) rc = veil_measure_file(m, "config", cfg);
-    if (!rc && w) rc = veil_measure_file(m, "weights", w);
-    uint8_t tmp[48];
-    int frc = veil_measure_final(m, tmp); /* always finish: frees m */
-    if (!rc) rc = frc;
-    if (!rc) memcpy(out, tmp, 48);
-    return rc;
+    return veil_measure_node(cli_get(a, "binary"), cli_get(a, "config"), cli_get(a, "weights"), out);
 }
 
 #define MEASURE_OPTS                                                             \

@@ -174,21 +174,6 @@ void veil_transport_attested(veil_secure *s, veil_transport *out)
 
 /* ---- one-call setup for the command line ---- */
 
-static int measure_node(const veil_secure_config *c, uint8_t out[48])
-{
-    veil_measure *m;
-    int rc = veil_measure_new(&m);
-    if (rc) return rc;
-    rc = veil_measure_file(m, "binary", "/proc/self/exe");
-    if (!rc && c->config) rc = veil_measure_file(m, "config", c->config);
-    if (!rc && c->weights) rc = veil_measure_file(m, "weights", c->weights);
-    uint8_t tmp[48];
-    int frc = veil_measure_final(m, tmp);
-    if (!rc) rc = frc;
-    if (!rc) memcpy(out, tmp, 48);
-    return rc;
-}
-
 static int open_attester(const veil_secure_config *c, veil_attester **out)
 {
     uint8_t meas[48];
@@ -197,7 +182,7 @@ static int open_attester(const veil_secure_config *c, veil_attester **out)
     if (!ao.backend) return veil_fail(VEIL_EINVAL, "unknown TEE backend '%s'", c->backend);
     if (ao.backend == VEIL_TEE_BACKEND_SIM) {
         if (!c->authority) return veil_fail(VEIL_EINVAL, "the sim backend needs an authority dir");
-        int rc = measure_node(c, meas);
+        int rc = veil_measure_node(NULL, c->config, c->weights, meas);
         if (rc) return rc;
         ao.measurement = meas;
         ao.authority_dir = c->authority;

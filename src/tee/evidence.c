@@ -202,12 +202,7 @@ int veil_attester_open(const veil_attester_opts *o, veil_attester **out)
         }
         X509_free(x);
         if (!rc && o->measurement) memcpy(a->measurement, o->measurement, 48);
-        if (!rc && !o->measurement) {
-            veil_measure *m;
-            rc = veil_measure_new(&m);
-            if (!rc) rc = veil_measure_file(m, "binary", "/proc/self/exe");
-            if (!rc) rc = veil_measure_final(m, a->measurement);
-        }
+        if (!rc && !o->measurement) rc = veil_measure_node(NULL, NULL, NULL, a->measurement);
     }
     if (rc) {
         veil_attester_free(a);

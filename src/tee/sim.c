@@ -92,66 +92,24 @@ int veil_measure_final(veil_measure *m, uint8_t out[48])
     return ok ? 0 : veil_fail(VEIL_EINVAL, "SHA-384 failed");
 }
 
+int veil_measure_node(const char *binary, const char *config, const char *weights, uint8_t out[48])
+{
+    veil_measure *m;
+    uint8_t tmp[48];
+    int rc = veil_measure_new(&m);
+    if (rc) return rc;
+    rc = veil_measure_file(m, "binary", binary ? binary : "/proc/self/exe");
+    if (!rc && config) rc = veil_measure_file(m, "config", config);
+    if (!rc && weights) rc = veil_measure_file(m, "weights", weights);
+    int frc = veil_measure_final(m, tmp); /* always: it frees m */
+    if (!rc) rc = frc;
+    if (!rc) memcpy(out, tmp, 48);
+    return rc;
+}
+
 /* ---- authority ---- */
 
-static int write_pem(const char *path, EVP_PKEY *key, X509 *crt)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, key ? 0600 : 0644);
-    if (fd < 0) return veil_fail(VEIL_EIO, "cannot create %s: %s", path, strerror(errno));
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        return veil_fail(VEIL_EIO, "cannot write %s", path);
-    }
-    int ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
-                 : PEM_write_X509(f, crt);
-    ok &= fclose(f) == 0;
-    return ok ? 0 : tee_ossl_fail(VEIL_EIO, path);
-}
-
-static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX v3;
-    X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
-    int ok = e && X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    return ok;
-}
-
-/* A certificate for pub, issued by (issuer, ikey) or self-signed when issuer
- * is NULL. */
-static X509 *make_cert(EVP_PKEY *pub, const char *cn, X509 *issuer, EVP_PKEY *ikey, int ca)
-{
-    X509 *x = X509_new();
-    uint8_t serial[12];
-    int ok = x != NULL;
-    FILE *r = fopen("/dev/urandom", "rb");
-    ok = ok && r && fread(serial, 1, sizeof serial, r) == sizeof serial;
-    if (r) fclose(r);
-    serial[0] &= 0x7f;
-    BIGNUM *bn = ok ? BN_bin2bn(serial, sizeof serial, NULL) : NULL;
-    X509_NAME *nm = x ? X509_get_subject_name(x) : NULL;
-    ok = ok && bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) && X509_set_version(x, 2) &&
-         X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-         X509_gmtime_adj(X509_getm_notAfter(x), 10L * 366 * 24 * 3600) &&
-         X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_ASC,
-                                    (const unsigned char *)"veil SIMULATED TEE vendor", -1, -1, 0) &&
-         X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) &&
-         X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : nm) &&
-         X509_set_pubkey(x, pub) &&
-         add_ext(x, issuer ? issuer : x, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
-         add_ext(x, issuer ? issuer : x, NID_key_usage,
-                 ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature") &&
-         X509_sign(x, ikey, EVP_sha384());
-    BN_free(bn);
-    if (!ok) {
-        X509_free(x);
-        tee_ossl_fail(VEIL_EINVAL, "cannot build certificate");
-        return NULL;
-    }
-    return x;
-}
+#define SIM_ORG "veil SIMULATED TEE vendor"
 
 static int issue_platform(EVP_PKEY *root_key, X509 *root, const char *prefix)
 {
@@ -160,9 +118,10 @@ static int issue_platform(EVP_PKEY *root_key, X509 *root, const char *prefix)
         snprintf(cp, sizeof cp, "%s.crt", prefix) >= (int)sizeof cp)
         return veil_fail(VEIL_EINVAL, "path too long");
     EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-    X509 *x = pk ? make_cert(pk, "veil simulated platform key (SIMULATED)", root, root_key, 0) : NULL;
-    int rc = x ? write_pem(kp, pk, NULL) : VEIL_EINVAL;
-    if (!rc) rc = write_pem(cp, NULL, x);
+    X509 *x = pk ? tee_make_cert(pk, SIM_ORG, "veil simulated platform key (SIMULATED)", root, root_key, 0,
+                               EVP_sha384()) : NULL;
+    int rc = x ? tee_write_pem(kp, pk, NULL) : VEIL_EINVAL;
+    if (!rc) rc = tee_write_pem(cp, NULL, x);
     EVP_PKEY_free(pk);
     X509_free(x);
     return rc;
@@ -177,10 +136,11 @@ int veil_sim_authority_init(const char *dir)
         return veil_fail(VEIL_EINVAL, "path too long");
     if (access(p, F_OK) == 0) return veil_fail(VEIL_EINVAL, "%s already exists; not overwriting", p);
     EVP_PKEY *rk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-    X509 *root = rk ? make_cert(rk, "veil simulated TEE vendor root (SIMULATED)", NULL, rk, 1) : NULL;
-    int rc = root ? write_pem(p, rk, NULL) : VEIL_EINVAL;
+    X509 *root = rk ? tee_make_cert(rk, SIM_ORG, "veil simulated TEE vendor root (SIMULATED)", NULL, rk,
+                                      1, EVP_sha384()) : NULL;
+    int rc = root ? tee_write_pem(p, rk, NULL) : VEIL_EINVAL;
     snprintf(q, sizeof q, "%s/root.crt", dir);
-    if (!rc) rc = write_pem(q, NULL, root);
+    if (!rc) rc = tee_write_pem(q, NULL, root);
     snprintf(q, sizeof q, "%s/platform", dir);
     if (!rc) rc = issue_platform(rk, root, q);
     EVP_PKEY_free(rk);

@@ -50,8 +50,19 @@ X509 *tee_der_cert(const uint8_t *der, size_t n);
  * validity periods. */
 int tee_verify_chain(X509 *const *chain, const char *const *names, int n, int require_pss);
 
-/* hex SHA-256 of a public key's DER SubjectPublicKeyInfo (65 bytes out). */
+/* SHA-256 of a public key's DER SubjectPublicKeyInfo: raw, or hex (65 bytes). */
+int tee_key_hash(EVP_PKEY *pk, uint8_t out[32]);
 int tee_key_id(EVP_PKEY *pk, char out[65]);
+
+/* A certificate for pub (10 years, random serial) signed by ikey, issued by
+ * issuer or self-signed when issuer is NULL. org may be NULL. ca: 1 = CA,
+ * 0 = end entity (basicConstraints + keyUsage), -1 = no extensions. md NULL
+ * for Ed25519 keys. */
+X509 *tee_make_cert(EVP_PKEY *pub, const char *org, const char *cn, X509 *issuer, EVP_PKEY *ikey,
+                    int ca, const EVP_MD *md);
+/* Write a private key (mode 0600) or a certificate as PEM to a new file;
+ * never overwrites. */
+int tee_write_pem(const char *path, EVP_PKEY *key, X509 *crt);
 
 /* Backend verifiers: check signature, chain and backend-specific policy, and
  * fill the claims; the shared checks (report_data, measurement allow-list,

@@ -1,6 +1,8 @@
 /* Mutually authenticated TLS 1.3 streams (OpenSSL 3) with Ed25519 identities. */
 #include "veil/tls.h"
 
+#include "tee_internal.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -103,99 +105,20 @@ static BIO_METHOD *nosig_method(void)
 
 /* ---- identities ---- */
 
-static int openssl_fail(int code, const char *what)
-{
-    char buf[256] = "";
-    unsigned long e = ERR_get_error();
-    if (e) ERR_error_string_n(e, buf, sizeof buf);
-    ERR_clear_error();
-    return veil_fail(code, "%s%s%s", what, *buf ? ": " : "", buf);
-}
-
-static int key_id(EVP_PKEY *pk, uint8_t id[32])
-{
-    unsigned char *der = NULL;
-    int n = i2d_PUBKEY(pk, &der);
-    if (n <= 0) return openssl_fail(VEIL_EINVAL, "cannot encode public key");
-    veil_sha256(der, (size_t)n, id);
-    OPENSSL_free(der);
-    return 0;
-}
-
 static int cert_id_hex(X509 *x, char hex[VEIL_PEER_ID_HEX])
 {
-    uint8_t id[32];
     EVP_PKEY *pk = X509_get0_pubkey(x);
     if (!pk) return veil_fail(VEIL_EINVAL, "certificate has no usable public key");
-    if (key_id(pk, id)) return VEIL_EINVAL;
-    veil_hex(id, 32, hex);
-    return 0;
-}
-
-static X509 *read_cert(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        veil_fail(VEIL_EIO, "cannot open certificate %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    if (!x) openssl_fail(VEIL_EINVAL, path);
-    return x;
+    return tee_key_id(pk, hex);
 }
 
 int veil_tls_cert_id(const char *crt_path, char id_hex[VEIL_PEER_ID_HEX])
 {
-    X509 *x = read_cert(crt_path);
+    X509 *x = tee_read_cert(crt_path);
     if (!x) return VEIL_EINVAL;
     int rc = cert_id_hex(x, id_hex);
     X509_free(x);
     return rc;
-}
-
-static X509 *self_signed(EVP_PKEY *pk)
-{
-    X509 *x = X509_new();
-    X509_NAME *nm = x ? X509_get_subject_name(x) : NULL;
-    uint8_t serial[16];
-    BIGNUM *bn = NULL;
-    if (!nm) goto fail;
-    /* random positive serial so two identities never share issuer+serial */
-    FILE *r = fopen("/dev/urandom", "rb");
-    if (!r || fread(serial, 1, sizeof serial, r) != sizeof serial) {
-        if (r) fclose(r);
-        goto fail;
-    }
-    fclose(r);
-    serial[0] &= 0x7f;
-    bn = BN_bin2bn(serial, sizeof serial, NULL);
-    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) || !X509_set_version(x, 2) ||
-        !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
-        !X509_gmtime_adj(X509_getm_notAfter(x), 10L * 366 * 24 * 3600) ||
-        !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"veil node",
-                                    -1, -1, 0) ||
-        !X509_set_issuer_name(x, nm) || !X509_set_pubkey(x, pk) || !X509_sign(x, pk, NULL))
-        goto fail;
-    BN_free(bn);
-    return x;
-fail:
-    BN_free(bn);
-    X509_free(x);
-    openssl_fail(VEIL_EINVAL, "cannot build self-signed certificate");
-    return NULL;
-}
-
-static FILE *create_exclusive(const char *path, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
-    if (fd < 0) {
-        veil_fail(VEIL_EIO, "cannot create %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) close(fd);
-    return f;
 }
 
 int veil_tls_keygen(const char *name, char id_hex[VEIL_PEER_ID_HEX])
@@ -207,21 +130,11 @@ int veil_tls_keygen(const char *name, char id_hex[VEIL_PEER_ID_HEX])
     if (access(kp, F_OK) == 0 || access(cp, F_OK) == 0)
         return veil_fail(VEIL_EINVAL, "%s or %s already exists; not overwriting", kp, cp);
     EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    if (!pk) return openssl_fail(VEIL_EINVAL, "Ed25519 key generation failed");
-    X509 *x = self_signed(pk);
+    if (!pk) return tee_ossl_fail(VEIL_EINVAL, "Ed25519 key generation failed");
+    X509 *x = tee_make_cert(pk, NULL, "veil node", NULL, pk, -1, NULL);
     int rc = x ? cert_id_hex(x, hex) : VEIL_EINVAL;
-    FILE *kf = rc ? NULL : create_exclusive(kp, 0600);
-    if (!kf) rc = rc ? rc : VEIL_EIO;
-    if (!rc) {
-        int wrote = PEM_write_PrivateKey(kf, pk, NULL, NULL, 0, NULL, NULL);
-        if ((fclose(kf) != 0) || !wrote) rc = openssl_fail(VEIL_EIO, "cannot write the private key");
-    }
-    FILE *cf = rc ? NULL : create_exclusive(cp, 0644);
-    if (!rc && !cf) rc = VEIL_EIO;
-    if (!rc) {
-        int wrote = PEM_write_X509(cf, x);
-        if ((fclose(cf) != 0) || !wrote) rc = openssl_fail(VEIL_EIO, "cannot write the certificate");
-    }
+    if (!rc) rc = tee_write_pem(kp, pk, NULL);
+    if (!rc) rc = tee_write_pem(cp, NULL, x);
     if (!rc && id_hex) memcpy(id_hex, hex, sizeof hex);
     EVP_PKEY_free(pk);
     X509_free(x);
@@ -314,7 +227,7 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
         snprintf(tc->reason, sizeof tc->reason, "peer certificate key is not Ed25519");
         return 0;
     }
-    if (key_id(pk, id)) return 0;
+    if (tee_key_hash(pk, id)) return 0;
     veil_hex(id, 32, tc->peer);
     if (!allowed(tc->ctx, id)) {
         snprintf(tc->reason, sizeof tc->reason, "peer key %.16s... is not in the allow-list",
@@ -331,11 +244,11 @@ static int load_identity(SSL_CTX *s, const char *name, char id[VEIL_PEER_ID_HEX]
         snprintf(cp, sizeof cp, "%s.crt", name) >= (int)sizeof cp)
         return veil_fail(VEIL_EINVAL, "identity name too long");
     if (SSL_CTX_use_certificate_file(s, cp, SSL_FILETYPE_PEM) != 1)
-        return openssl_fail(VEIL_EINVAL, cp);
+        return tee_ossl_fail(VEIL_EINVAL, cp);
     if (SSL_CTX_use_PrivateKey_file(s, kp, SSL_FILETYPE_PEM) != 1)
-        return openssl_fail(VEIL_EINVAL, kp);
+        return tee_ossl_fail(VEIL_EINVAL, kp);
     if (SSL_CTX_check_private_key(s) != 1)
-        return openssl_fail(VEIL_EINVAL, "private key does not match certificate");
+        return tee_ossl_fail(VEIL_EINVAL, "private key does not match certificate");
     EVP_PKEY *pk = SSL_CTX_get0_privatekey(s);
     if (!pk || EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519)
         return veil_fail(VEIL_EINVAL, "%s is not an Ed25519 key (use veil keygen)", kp);
@@ -353,7 +266,7 @@ int veil_tls_ctx_new(const char *name, const char *allow_file, veil_tls_ctx **ou
         !SSL_CTX_set_max_proto_version(s, TLS1_3_VERSION) ||
         !SSL_CTX_set_ciphersuites(s, TLS_SUITES) || !SSL_CTX_set1_sigalgs_list(s, "ed25519") ||
         !nosig_method())
-        rc = openssl_fail(VEIL_EINVAL, "cannot configure TLS 1.3");
+        rc = tee_ossl_fail(VEIL_EINVAL, "cannot configure TLS 1.3");
     if (!rc) {
         /* no session tickets/resumption: every connection is a full,
          * certificate-authenticated handshake with its own exporter */
@@ -398,8 +311,8 @@ static int map_error(int e, int saved_errno, const char *what)
     }
     if (ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL &&
         ERR_GET_REASON(ERR_peek_error()) >= SSL_AD_REASON_OFFSET)
-        return openssl_fail(VEIL_EPROTO, "peer refused the connection (TLS alert)");
-    return openssl_fail(VEIL_EPROTO, what);
+        return tee_ossl_fail(VEIL_EPROTO, "peer refused the connection (TLS alert)");
+    return tee_ossl_fail(VEIL_EPROTO, what);
 }
 
 /* Wait until fd is readable/writable, for at most the socket's own
@@ -481,7 +394,7 @@ static int tls_binding(void *impl, uint8_t out[32])
     int ok = SSL_export_keying_material(tc->ssl, out, 32, EXPORTER_LABEL, strlen(EXPORTER_LABEL),
                                         NULL, 0, 0) == 1;
     pthread_mutex_unlock(&tc->mu);
-    return ok ? 0 : openssl_fail(VEIL_EPROTO, "tls-exporter failed");
+    return ok ? 0 : tee_ossl_fail(VEIL_EPROTO, "tls-exporter failed");
 }
 
 static const char *tls_peer(void *impl) { return ((tls_conn *)impl)->peer; }
@@ -516,7 +429,7 @@ static int handshake(veil_tls_ctx *c, int fd, int server, veil_stream *out)
     if (tc->ssl) b = BIO_new(nosig_method());
     if (!b) {
         tls_free(tc);
-        return openssl_fail(VEIL_ENOMEM, "cannot create TLS connection");
+        return tee_ossl_fail(VEIL_ENOMEM, "cannot create TLS connection");
     }
     BIO_set_data(b, (void *)(intptr_t)fd);
     SSL_set_bio(tc->ssl, b, b);

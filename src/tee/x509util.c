@@ -2,17 +2,20 @@
 #include "tee_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int tee_ossl_fail(int code, const char *what)
 {
@@ -166,16 +169,84 @@ int tee_verify_chain(X509 *const *chain, const char *const *names, int n, int re
     return 0;
 }
 
-int tee_key_id(EVP_PKEY *pk, char out[65])
+int tee_key_hash(EVP_PKEY *pk, uint8_t out[32])
 {
     unsigned char *der = NULL;
     int n = i2d_PUBKEY(pk, &der);
     if (n <= 0) return tee_ossl_fail(VEIL_EINVAL, "cannot encode public key");
-    uint8_t h[32];
-    veil_sha256(der, (size_t)n, h);
+    veil_sha256(der, (size_t)n, out);
     OPENSSL_free(der);
-    veil_hex(h, 32, out);
     return 0;
+}
+
+int tee_key_id(EVP_PKEY *pk, char out[65])
+{
+    uint8_t h[32];
+    int rc = tee_key_hash(pk, h);
+    if (!rc) veil_hex(h, 32, out);
+    return rc;
+}
+
+static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+    int ok = e && X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    return ok;
+}
+
+/* A random positive 128-bit serial: no two certificates share issuer+serial. */
+static int random_serial(X509 *x)
+{
+    uint8_t serial[16];
+    if (RAND_bytes(serial, sizeof serial) != 1) return 0;
+    serial[0] &= 0x7f;
+    BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
+    int ok = bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
+    BN_free(bn);
+    return ok;
+}
+
+X509 *tee_make_cert(EVP_PKEY *pub, const char *org, const char *cn, X509 *issuer, EVP_PKEY *ikey,
+                    int ca, const EVP_MD *md)
+{
+    X509 *x = X509_new();
+    X509_NAME *nm = x ? X509_get_subject_name(x) : NULL;
+    X509 *iss = issuer ? issuer : x;
+    int ok = nm && random_serial(x) && X509_set_version(x, 2) &&
+             X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), 10L * 366 * 24 * 3600) &&
+             (!org || X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_ASC, (const unsigned char *)org,
+                                                 -1, -1, 0)) &&
+             X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) &&
+             X509_set_issuer_name(x, X509_get_subject_name(iss)) && X509_set_pubkey(x, pub);
+    if (ok && ca >= 0)
+        ok = add_ext(x, iss, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
+             add_ext(x, iss, NID_key_usage,
+                     ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+    if (ok) ok = X509_sign(x, ikey, md) > 0;
+    if (!ok) {
+        X509_free(x);
+        tee_ossl_fail(VEIL_EINVAL, "cannot build certificate");
+        return NULL;
+    }
+    return x;
+}
+
+int tee_write_pem(const char *path, EVP_PKEY *key, X509 *crt)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, key ? 0600 : 0644);
+    if (fd < 0) return veil_fail(VEIL_EIO, "cannot create %s: %s", path, strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        return veil_fail(VEIL_EIO, "cannot write %s", path);
+    }
+    int wrote = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) : PEM_write_X509(f, crt);
+    int closed = fclose(f) == 0;
+    return wrote && closed ? 0 : tee_ossl_fail(VEIL_EIO, path);
 }
 
 int tee_read_file(const char *path, size_t max, uint8_t **out, size_t *n)
