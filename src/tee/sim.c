@@ -10,10 +10,7 @@
 #include "tee_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
