@@ -237,8 +237,44 @@ static void test_sigma(void)
     veil_pedersen_gens_free(&pg);
 }
 
+/* The container: magic, version, kind and length are checked first. */
+static void test_header(void)
+{
+    mm_case c;
+    CHECK(mm_make(&c, 2, 2, 2, 4, 0) == 0);
+    static const struct {
+        size_t off;
+        uint8_t val;
+        const char *why;
+    } bad[] = {{0, 'X', "magic"}, {4, 2, "version"}, {6, 9, "kind"}, {8, 0xff, "body bytes"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint8_t old = c.file[bad[i].off];
+        c.file[bad[i].off] = bad[i].val;
+        int rc = veil_matmul_file_verify(c.file, c.len, NULL, 0);
+        CHECKF(rc == VEIL_EINVAL && strstr(veil_last_error(), bad[i].why),
+               "%s: rc %d, '%s'", bad[i].why, rc, veil_last_error());
+        c.file[bad[i].off] = old;
+    }
+    /* the reader's sticky error and bounds */
+    veil_zkr r;
+    uint32_t x;
+    veil_fe f;
+    uint8_t ones[32];
+    memset(ones, 0xff, sizeof ones);
+    veil_zkr_init(&r, ones, sizeof ones);
+    CHECK(veil_zkr_fe(&r, &f, "scalar") == VEIL_EINVAL); /* 2^256 - 1 >= ell */
+    CHECK(veil_zkr_u32(&r, &x, 0, 10, "after") == VEIL_EINVAL && x == 0);
+    CHECK(veil_zkr_end(&r) == VEIL_EINVAL && strstr(veil_last_error(), "scalar"));
+    veil_zkr_init(&r, ones, 4);
+    CHECK(veil_zkr_u32(&r, &x, 0, 10, "bounded") == VEIL_EINVAL); /* 2^32 - 1 > 10 */
+    veil_zkr_init(&r, ones, 3);
+    CHECK(veil_zkr_u32(&r, &x, 0, ~0u, "short") == VEIL_EINVAL);
+    mm_free(&c);
+}
+
 int main(void)
 {
+    test_header();
     test_sigma();
     test_complete();
     test_wrong_product();
