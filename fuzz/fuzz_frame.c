@@ -49,6 +49,11 @@ static void decode(const veil_frame *f)
     case VEIL_MSG_ERROR: veil_msg_error_decode(p, n, &m.error); break;
     case VEIL_MSG_STATS: veil_msg_stats_decode(p, n, &m.stats); break;
     case VEIL_MSG_PING: case VEIL_MSG_PONG: case VEIL_MSG_NEED: veil_msg_u64_decode(p, n, &m.u); break;
+    case VEIL_MSG_RELEASE: {
+        uint32_t h;
+        veil_msg_u32_decode(p, n, &h);
+        break;
+    }
     case VEIL_MSG_WEIGHTS: {
         const uint8_t *d;
         size_t len;

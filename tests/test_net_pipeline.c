@@ -285,6 +285,12 @@ static void test_sve(const veil_model *m)
             if (!rc) {
                 veil_backend b = veil_orch_backend(o);
                 CHECKF(near_local(m, &b, 5, 4, 1e-3), "variant %d hop %d", variants[v], hop);
+                veil_msg_stats before, after;
+                veil_node_stats(c.node[1], &before);
+                CHECK(veil_orch_reprovision(o) == 0); /* fresh keys and weights */
+                CHECK(near_local(m, &b, 3, 2, 1e-3));
+                veil_node_stats(c.node[1], &after);
+                CHECKF(after.shards == before.shards, "%u shards held, %u before", after.shards, before.shards);
                 veil_orch_free(o);
             }
             veil_orch_sve_free(sv);

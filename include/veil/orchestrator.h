@@ -115,6 +115,11 @@ typedef struct veil_orch veil_orch;
 /* Connect, schedule, provision and open sessions. The model must outlive o. */
 int veil_orch_new(const veil_model *m, const veil_orch_opts *opts, veil_orch **out);
 veil_backend veil_orch_backend(veil_orch *o);
+/* Between requests: call plan again (SVE: fresh keys), ship every shard's
+ * new shard_weights to its live replicas, RELEASE the old shards and open
+ * fresh sessions (the next forward starts at position 0). For key rotation
+ * policies such as --sve-keys request / reuse:N. */
+int veil_orch_reprovision(veil_orch *o);
 void veil_orch_free(veil_orch *o); /* closes sessions and connections */
 
 typedef struct {

@@ -48,7 +48,8 @@ typedef enum {
     VEIL_MSG_PONG = 14,
     VEIL_MSG_STATS_REQ = 15,
     VEIL_MSG_STATS = 16,
-    VEIL_MSG_MAX = 16,
+    VEIL_MSG_RELEASE = 17, /* c->n: drop this connection's hold on a shard handle */
+    VEIL_MSG_MAX = 17,
 } veil_msg_type;
 
 const char *veil_msg_name(int type);
@@ -136,6 +137,7 @@ size_t veil_msg_open_encode(const veil_msg_open *m, uint8_t *out);
 size_t veil_msg_error_encode(const veil_msg_error *m, uint8_t *out);
 size_t veil_msg_stats_encode(const veil_msg_stats *m, uint8_t *out);
 size_t veil_msg_u64_encode(uint64_t v, uint8_t *out); /* PING, PONG, NEED */
+size_t veil_msg_u32_encode(uint32_t v, uint8_t *out); /* RELEASE */
 
 int veil_msg_hello_decode(const uint8_t *p, size_t n, veil_msg_hello *m);
 int veil_msg_caps_decode(const uint8_t *p, size_t n, veil_msg_caps *m);
@@ -145,6 +147,7 @@ int veil_msg_open_decode(const uint8_t *p, size_t n, veil_msg_open *m);
 int veil_msg_error_decode(const uint8_t *p, size_t n, veil_msg_error *m);
 int veil_msg_stats_decode(const uint8_t *p, size_t n, veil_msg_stats *m);
 int veil_msg_u64_decode(const uint8_t *p, size_t n, uint64_t *v);
+int veil_msg_u32_decode(const uint8_t *p, size_t n, uint32_t *v);
 
 /* FORWARD/RESULT payload: u32 pos, u32 T, then T x dim float32.
  * Encoding writes the 8-byte prefix and the floats into out (8 + 4*T*dim). */

@@ -88,7 +88,7 @@ static float bits_f32(uint32_t u)
 
 static const char *const msg_names[] = {
     "?",      "HELLO",  "CAPS",    "LOAD",   "NEED",  "WEIGHTS", "LOADED",    "OPEN",  "OPENED",
-    "FORWARD", "RESULT", "CLOSE", "ERROR", "PING", "PONG",    "STATS_REQ", "STATS",
+    "FORWARD", "RESULT", "CLOSE", "ERROR", "PING", "PONG",    "STATS_REQ", "STATS",  "RELEASE",
 };
 
 const char *veil_msg_name(int type)
@@ -347,6 +347,14 @@ int veil_msg_stats_decode(const uint8_t *p, size_t n, veil_msg_stats *m)
 }
 
 size_t veil_msg_u64_encode(uint64_t v, uint8_t *out) { return (size_t)(wr_le(out, v, 8) - out); }
+size_t veil_msg_u32_encode(uint32_t v, uint8_t *out) { return (size_t)(wr_le(out, v, 4) - out); }
+
+int veil_msg_u32_decode(const uint8_t *p, size_t n, uint32_t *v)
+{
+    rd r = {p, n, 0, 0};
+    *v = (uint32_t)rd_le(&r, 4);
+    return rd_end(&r, "RELEASE");
+}
 
 int veil_msg_u64_decode(const uint8_t *p, size_t n, uint64_t *v)
 {

@@ -486,6 +486,30 @@ static int on_open(conn *c, const veil_frame *f)
     return send_frame(c, VEIL_MSG_OPENED, s->id, NULL, 0);
 }
 
+/* RELEASE: the connection gives up one hold on a shard; sessions still
+ * running on it keep their own references. */
+static int on_release(conn *c, const veil_frame *f)
+{
+    veil_node *n = c->node;
+    uint32_t handle;
+    int rc = veil_msg_u32_decode(f->payload, f->h.length, &handle);
+    if (rc) return rc;
+    pthread_mutex_lock(&n->lock);
+    shard_rec *r = held_shard_locked(c, handle);
+    if (r) {
+        for (int i = 0; i < c->n_held; i++)
+            if (c->held[i] == handle) {
+                c->held[i] = c->held[--c->n_held];
+                break;
+            }
+        shard_put_locked(n, r);
+    }
+    pthread_mutex_unlock(&n->lock);
+    if (!r) return veil_fail(VEIL_EPROTO, "RELEASE of shard handle %u not held", handle);
+    nlog(n, "shard %u released by %s", handle, c->peer);
+    return 0;
+}
+
 static int on_close(conn *c, const veil_frame *f)
 {
     veil_node *n = c->node;
@@ -601,6 +625,7 @@ static int dispatch(conn *c, veil_frame *f)
     case VEIL_MSG_WEIGHTS: return client ? on_weights(c, f) : veil_fail(VEIL_EPROTO, "WEIGHTS from a peer");
     case VEIL_MSG_OPEN: return client ? on_open(c, f) : veil_fail(VEIL_EPROTO, "OPEN from a peer");
     case VEIL_MSG_CLOSE: return client ? on_close(c, f) : veil_fail(VEIL_EPROTO, "CLOSE from a peer");
+    case VEIL_MSG_RELEASE: return client ? on_release(c, f) : veil_fail(VEIL_EPROTO, "RELEASE from a peer");
     case VEIL_MSG_STATS_REQ: return on_small(c, f);
     default: return veil_fail(VEIL_EPROTO, "unexpected %s frame", veil_msg_name(f->h.type));
     }

@@ -710,6 +710,32 @@ void veil_orch_free(veil_orch *o)
     free(o);
 }
 
+int veil_orch_reprovision(veil_orch *o)
+{
+    const veil_orch_hooks *hk = &o->o.hooks;
+    int rc = 0;
+    if (hk->plan) {
+        int bounds[VEIL_MAX_LAYERS + 1];
+        for (int s = 0; s < o->n_shards; s++) bounds[s] = o->shards[s].first;
+        bounds[o->n_shards] = o->m->cfg.n_layers;
+        rc = hk->plan(hk->ctx, o->n_shards, bounds);
+    }
+    for (int s = 0; s < o->n_shards && !rc; s++)
+        for (int r = 0; r < o->shards[s].n_rep && !rc; r++) {
+            oshard *sh = &o->shards[s];
+            int i = sh->rep[r];
+            uint32_t old = sh->handle[r];
+            if (!old || !o->nodes[i].up) continue;
+            rc = load_shard(o, s, r); /* a new hold; sessions on the old one end below */
+            uint8_t buf[4];
+            if (!rc) /* drop the old hold (the same handle when the weights did not change) */
+                node_send(o, i, VEIL_MSG_RELEASE, 0, buf, veil_msg_u32_encode(old, buf));
+        }
+    if (!rc) rc = ensure_placement(o);
+    if (!rc) rc = build_sessions(o);
+    return rc;
+}
+
 int veil_orch_n_nodes(const veil_orch *o) { return o->n_nodes; }
 int veil_orch_n_shards(const veil_orch *o) { return o->n_shards; }
 int veil_orch_failovers(const veil_orch *o) { return o->failovers; }
