@@ -252,6 +252,21 @@ static void round_poly(const veil_sc_poly *p, size_t half, unsigned deg, veil_fe
     if (fclaim) veil_fe_sub(&g[1], fclaim, &g[0]);
 }
 
+/* Bind the first variable of every table to r in one parallel pass (one
+ * thread team per round instead of one per table). */
+static void fold_tables(veil_sc_poly *p, size_t half, const veil_fe *r)
+{
+    const size_t ntab = p->ntables;
+#pragma omp parallel for if (half >= PAR_MIN) schedule(static)
+    for (size_t x = 0; x < half; x++)
+        for (size_t j = 0; j < ntab; j++) {
+            veil_fe d, *tab = p->tab[j];
+            veil_fe_sub(&d, &tab[x + half], &tab[x]);
+            veil_fe_mul(&d, &d, r);
+            veil_fe_add(&tab[x], &tab[x], &d);
+        }
+}
+
 static void absorb_header(veil_transcript *t, unsigned nvars, unsigned deg)
 {
     veil_transcript_absorb_u64(t, "sc-nvars", nvars);
@@ -311,8 +326,7 @@ int veil_sc_prove(veil_transcript *t, veil_sc_poly *p, unsigned deg, const veil_
         absorb_round(t, g, deg);
         veil_transcript_challenge(t, "sc-r", &r[i]);
         veil_sc_interpolate(gf, deg, &r[i], &fclaim);
-        for (size_t j = 0; j < p->ntables; j++)
-            veil_mle_fold(p->tab[j], half * 2, &r[i]);
+        fold_tables(p, half, &r[i]);
         if (mask) { /* move variable i from "free" to "bound" */
             mask_univariate(mask, i, &r[i], &gi);
             veil_fe_add(&prefix, &prefix, &gi);
