@@ -33,7 +33,7 @@ static void al_cols(zcirc *C, int first, int n, unsigned k, zv *out)
 }
 
 /* Bound a view by n 16-bit limbs (see zcirc.bnd). */
-static void bound(zcirc *C, zv v, int n)
+void zk_bound(zcirc *C, zv v, int n)
 {
     if (C->nbnd == C->capbnd) {
         size_t cap = C->capbnd ? 2 * C->capbnd : 64;
@@ -75,16 +75,16 @@ static void al_rms(zcirc *C, zrms *n)
     }
     n->remy = al(C, P_R, td);
     n->remxn = al(C, P_R, td);
-    bound(C, n->mean, 4);
-    bound(C, n->r, 2);
-    bound(C, n->y, 2);
-    bound(C, n->xn, 2);
+    zk_bound(C, n->mean, 4);
+    zk_bound(C, n->r, 2);
+    zk_bound(C, n->y, 2);
+    zk_bound(C, n->xn, 2);
 }
 
 static zmm al_mm(zcirc *C, unsigned k)
 {
     zmm m = {al(C, P_A, k), al(C, P_R, k)};
-    bound(C, m.out, 2);
+    zk_bound(C, m.out, 2);
     return m;
 }
 
@@ -149,7 +149,7 @@ void zk_alloc_layer(zcirc *C, zlayer *L, zv x_in, int last, zv x_out)
     L->xo = last ? x_out : al(C, P_A, td);
     zv rescaled[] = {L->qr, L->kr, L->s0, L->sc, L->e, L->pp, L->o, L->idx, L->sl, L->g};
     for (size_t i = 0; i < sizeof rescaled / sizeof rescaled[0]; i++)
-        bound(C, rescaled[i], 2);
+        zk_bound(C, rescaled[i], 2);
 }
 
 /* ---- witness --------------------------------------------------------------- */

@@ -52,6 +52,8 @@ typedef struct {
     zv idx, remi, ovp, ovn, ovpl[2], ovnl[2], sgi, sgv, sl, remsl, g, remg; /* SwiGLU */
 } zlayer;
 
+/* Bound a view to [-2^(16n-1), 2^(16n-1)) by n 16-bit limbs (n = 4: [0, 2^64)). */
+void zk_bound(zcirc *C, zv v, int n);
 void zk_alloc_layer(zcirc *C, zlayer *L, zv x_in, int last, zv x_out);
 /* Prover: fill the values of a layer from its input view; w: its weight
  * pool layout; cs/sn: the RoPE table (T x head_size/2). */

@@ -344,6 +344,8 @@ static int shard_run(zc_ctx *z, const zjob *J)
     unsigned td = s->tb + s->db;
     C->nv[P_XIN] = C->nv[P_XOUT] = td;
     zv xin = {P_XIN, td, 0}, xout = {P_XOUT, td, 0};
+    /* the input is the prover's claim too when nobody else checks it */
+    zk_bound(C, xin, 2);
     for (int li = 0; li < nl; li++)
         zk_alloc_layer(C, &L[li], li ? L[li - 1].xo : xin, li == nl - 1, xout);
     for (int p = 0; p <= P_KH; p++)
