@@ -100,34 +100,8 @@ static int write_port_file(const char *path, int port)
     return rename(tmp, path); /* readers never see a partial number */
 }
 
-/* A node idles between the frames of a pipeline, and OpenMP's default
- * wait policy keeps its idle worker threads spinning for a while after every
- * parallel region, stealing the CPU from the node that is computing (on a
- * shared 2-core machine: 40 tokens of a dim-256 model took 12 s of node
- * compute instead of 0.07 s). libgomp reads OMP_WAIT_POLICY only at process
- * start, so a node without it re-executes itself once with PASSIVE. The
- * client of a pipeline idles the same way while the nodes compute (and in
- * `veil demo` shares the machine with them), so run and demo do the same. */
-static void passive_omp_or_reexec(void)
-{
-    if (getenv("OMP_WAIT_POLICY")) return;
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    static char buf[65536];
-    int fd = open("/proc/self/cmdline", O_RDONLY);
-    if (fd < 0) return;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0 || n == (ssize_t)sizeof buf - 1) return;
-    char *argv[256];
-    int argc = 0;
-    for (ssize_t i = 0; i < n && argc < 255; i += (ssize_t)strlen(buf + i) + 1) argv[argc++] = buf + i;
-    argv[argc] = NULL;
-    execv("/proc/self/exe", argv); /* on failure: carry on with the default policy */
-}
-
 static int run_node(cli_args *a)
 {
-    passive_omp_or_reexec();
     char host[256];
     int port;
     long threads, sessions, frame, idle, weights_mb;
@@ -378,7 +352,6 @@ static const cli_opt run_opts[] = {
 
 static int run_run(cli_args *a)
 {
-    passive_omp_or_reexec();
     long threads;
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
     const char *list = cli_get(a, "nodes");
@@ -470,7 +443,6 @@ static int parse_kill(cli_args *a, int n, int *node, int *after, int *sig)
 
 static int run_demo(cli_args *a)
 {
-    passive_omp_or_reexec();
     long n;
     int kill_node, kill_after, sig;
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
