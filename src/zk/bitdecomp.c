@@ -290,20 +290,22 @@ int veil_relu_prove(veil_relu_proof *pf, veil_transcript *t, const veil_pedersen
     relu_shape(&shape, &lr);
     veil_ge Cg;
     rc = veil_sc_final_prove(&shape, lf, t, pg, &pf->prods, &Cg, &sg);
-    if (rc) goto out;
-    veil_zksc_prove_links(&pf->sc, &st, t, pg, lr.r, NULL, NULL, &Cg, &sg, &pf->z_claim,
-                          &pf->z_final);
+    if (!rc)
+        veil_zksc_prove_links(&pf->sc, &st, t, pg, lr.r, NULL, NULL, &Cg, &sg, &pf->z_claim,
+                              &pf->z_final);
     veil_fe pt[5 + VEIL_MLE_MAX_VARS];
     veil_ge Cb;
-    bits_claim(t, &lr, pf, s_bits, pt, &Cb, &bl);
-    rc = veil_hyrax_prove(&pf->eZ, NULL, t, pg, &Z->cm, Z->tab, n, Z->blinds, lr.r, &lf[R_Z].s,
-                          threads);
+    if (!rc) bits_claim(t, &lr, pf, s_bits, pt, &Cb, &bl);
+    if (!rc)
+        rc = veil_hyrax_prove(&pf->eZ, NULL, t, pg, &Z->cm, Z->tab, n, Z->blinds, lr.r,
+                              &lf[R_Z].s, threads);
     if (!rc)
         rc = veil_hyrax_prove(&pf->eA, NULL, t, pg, &A->cm, A->tab, n, A->blinds, lr.r,
                               &lf[R_A].s, threads);
     if (!rc)
         rc = veil_hyrax_prove(&pf->ebits, NULL, t, pg, &vb.cm, vb.tab, nb, vb.blinds, pt, &bl,
                               threads);
+    /* blindings and final values; bl / sg may be unset on failure paths */
     veil_wipe(lf, sizeof lf), veil_wipe(s_bits, sizeof s_bits), veil_wipe(&ev, sizeof ev);
     veil_wipe(&bl, sizeof bl), veil_wipe(&sg, sizeof sg);
     if (!rc) { /* the proof keeps the public commitment to the bits */
@@ -344,7 +346,8 @@ int veil_relu_verify(const veil_relu_proof *pf, veil_transcript *t, const veil_p
     veil_sc_poly shape;
     relu_shape(&shape, &lr);
     veil_ge Cg, Cb;
-    if (veil_sc_final_verify(&shape, lf, t, pg, &pf->prods, &Cg)) return veil_zk_refail(VEIL_EVERIFY, "relu");
+    if (veil_sc_final_verify(&shape, lf, t, pg, &pf->prods, &Cg))
+        return veil_zk_refail(VEIL_EVERIFY, "relu");
     if (veil_zksc_verify_links(&pf->sc, t, pg, &rho, &s0, &F, NULL, &Cg, &pf->z_claim,
                                &pf->z_final))
         return veil_zk_refail(VEIL_EVERIFY, "relu");

@@ -337,6 +337,7 @@ static void shape_init(veil_sc_poly *p, const veil_logup_run *lr)
 }
 
 typedef struct {
+    size_t n1, n2;
     veil_fe *T, *m, *hS, *hT;
     veil_zk_vec vm, vhS, vhT;
     veil_zksc_state st;
@@ -345,6 +346,10 @@ typedef struct {
 static void lookup_ws_free(lookup_ws *w, int own_T)
 {
     if (own_T) free(w->T);
+    /* multiplicities and inverses are functions of the secret S */
+    if (w->m) veil_wipe(w->m, w->n2 * sizeof *w->m);
+    if (w->hS) veil_wipe(w->hS, w->n1 * sizeof *w->hS);
+    if (w->hT) veil_wipe(w->hT, w->n2 * sizeof *w->hT);
     free(w->m), free(w->hS), free(w->hT);
     veil_zk_vec_free(&w->vm), veil_zk_vec_free(&w->vhS), veil_zk_vec_free(&w->vhT);
     veil_zksc_state_free(&w->st);
@@ -394,6 +399,7 @@ int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pede
     size_t n1 = (size_t)1 << a, n2 = (size_t)1 << b;
     lookup_ws w;
     memset(&w, 0, sizeof w);
+    w.n1 = n1, w.n2 = n2;
     w.T = T ? (veil_fe *)T : malloc(n2 * sizeof *w.T);
     w.m = malloc(n2 * sizeof *w.m), w.hS = malloc(n1 * sizeof *w.hS);
     w.hT = malloc(n2 * sizeof *w.hT);
@@ -428,11 +434,12 @@ int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pede
     shape_init(&shape, &lr);
     veil_ge Cg;
     rc = veil_sc_final_prove(&shape, lf, t, pg, &pf->prods, &Cg, &sg);
-    if (rc) goto out;
-    veil_zksc_prove_links(&pf->sc, &w.st, t, pg, lr.r, NULL, NULL, &Cg, &sg, &pf->z_claim,
-                          &pf->z_final);
+    if (!rc)
+        veil_zksc_prove_links(&pf->sc, &w.st, t, pg, lr.r, NULL, NULL, &Cg, &sg, &pf->z_claim,
+                              &pf->z_final);
     const veil_fe *pa = veil_logup_point_a(&lr), *pb = veil_logup_point_b(&lr);
-    rc = veil_hyrax_prove(&pf->eS, NULL, t, pg, &S->cm, S->tab, n1, S->blinds, pa, &lf[T_S].s,
+    if (!rc)
+        rc = veil_hyrax_prove(&pf->eS, NULL, t, pg, &S->cm, S->tab, n1, S->blinds, pa, &lf[T_S].s,
                           threads);
     if (!rc)
         rc = veil_hyrax_prove(&pf->ehS, NULL, t, pg, &pf->c_hS, w.vhS.tab, n1, w.vhS.blinds, pa,
@@ -469,7 +476,8 @@ int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
     veil_zk_absorb_hyrax(t, "lookup-hT", &pf->c_hT);
     veil_fe rho, s0, F, T_at;
     veil_zksc_verify_begin(&pf->sc, t, &rho);
-    if ((rc = draw_challenges(t, &lr)) || (rc = veil_zksc_verify_rounds(&pf->sc, t, lr.r, &s0, &F)) ||
+    if ((rc = draw_challenges(t, &lr)) ||
+        (rc = veil_zksc_verify_rounds(&pf->sc, t, lr.r, &s0, &F)) ||
         (rc = veil_zksc_verify_end(&pf->sc, t, pg, lr.r)))
         return veil_zk_refail(VEIL_EVERIFY, "lookup");
     absorb_values(t, pf);

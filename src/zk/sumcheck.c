@@ -730,7 +730,9 @@ static int final_combine(const veil_sc_poly *shape, const veil_sc_leaf *leaf,
         if (n == 1) {
             C = &leaf[idx[0]].C, s = &leaf[idx[0]].s;
         } else {
-            int q = idx[0] < idx[1] ? pair_index(pr, idx[0], idx[1]) : pair_index(pr, idx[1], idx[0]);
+            int lo = idx[0] < idx[1] ? idx[0] : idx[1];
+            int hi = idx[0] < idx[1] ? idx[1] : idx[0];
+            int q = pair_index(pr, lo, hi);
             if (q < 0) return veil_fail(VEIL_EINVAL, "sumcheck: product pair missing");
             C = &pr->C[q], s = prod_s ? &prod_s[q] : NULL;
         }
