@@ -16,6 +16,7 @@
 #ifndef VEIL_NODE_H
 #define VEIL_NODE_H
 
+#include "veil/adversary.h"
 #include "veil/protocol.h"
 
 #ifdef __cplusplus
@@ -35,6 +36,9 @@ typedef struct {
     int max_conns;          /* default 4 * max_sessions + 16 */
     const veil_transport *transport; /* default plain */
     int quiet;              /* no log lines (tests) */
+    /* --adversary MODE (veil/adversary.h, borrowed): every session misbehaves
+     * this way; for verification tests and demos. NULL = honest. */
+    const veil_adv_mode *adversary;
 } veil_node_opts;
 
 typedef struct veil_node veil_node;

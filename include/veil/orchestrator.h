@@ -73,6 +73,7 @@
 
 #include "veil/generate.h"
 #include "veil/protocol.h"
+#include "veil/verify.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -108,6 +109,12 @@ typedef struct {
     int max_seq;      /* 0 = model seq_len */
     int quiet;        /* no log lines on stderr */
     const char *name; /* this client's name in HELLO */
+    /* Consensus verification (veil/verify.h, docs/ARCHITECTURE.md): every
+     * shard step decided by a veil_verifier over its replicas (consensus,
+     * sample:P) or by CDV; re-execution on another node without a quorum;
+     * flagged nodes dropped; with a ledger, flagged nodes never scheduled.
+     * NULL = off. Must outlive the orchestrator. */
+    const veil_verifier_opts *verify;
 } veil_orch_opts;
 
 typedef struct veil_orch veil_orch;
@@ -129,6 +136,7 @@ typedef struct {
     int alive;
     char layers[96];  /* layer ranges held, e.g. "0-1,4-5" ("-" for none) */
     int active;       /* number of shards it runs in the active chain */
+    int flagged;      /* verification flagged it: no longer scheduled */
     veil_msg_stats stats; /* node counters (tokens served, compute ns, bytes) */
 } veil_orch_node_info;
 
@@ -139,6 +147,8 @@ int veil_orch_n_shards(const veil_orch *o);
 /* Layer range and active node of shard s. */
 void veil_orch_shard(const veil_orch *o, int s, int *first, int *last, int *node);
 int veil_orch_failovers(const veil_orch *o);
+/* Flags raised by opts.verify so far ("node NAME flagged: ..." lines). */
+int veil_orch_verify_flags(const veil_orch *o);
 /* Bytes the client sent and received (frames included). */
 void veil_orch_bytes(const veil_orch *o, uint64_t *sent, uint64_t *received);
 

@@ -1,5 +1,6 @@
 /* veil node / veil run / veil demo: decentralized inference from the shell. */
 #include "cli.h"
+#include "net_verify.h"
 
 #include "veil/dp.h"
 #include "veil/node.h"
@@ -86,6 +87,7 @@ static const cli_opt node_opts[] = {
     {"max-memory", 0, "MB", "shard weights + KV caches held at once (default 16384)"},
     {"port-file", 0, "PATH", "write the bound port here once listening"},
     SECURITY_OPTS,
+    NET_ADVERSARY_OPT,
     {0},
 };
 
@@ -116,6 +118,9 @@ static int run_node(cli_args *a)
         cli_int(a, "idle-timeout", 300, 1, 86400 * 7, &idle) ||
         cli_int(a, "max-memory", 16384, 1, 1L << 30, &weights_mb))
         return CLI_USAGE;
+    veil_adv_mode adv;
+    int adv_on;
+    if (net_adversary_opt(a, &adv, &adv_on)) return CLI_USAGE;
     transport_choice tc;
     int rc = pick_transport(a, 0, &tc);
     if (rc) return rc;
@@ -124,7 +129,8 @@ static int run_node(cli_args *a)
                         .models_dir = cli_get(a, "models"), .capacity = cap,
                         .max_sessions = (int)sessions, .max_frame = (uint32_t)frame,
                         .idle_timeout_ms = (int)(idle * 1000), .transport = &tc.t,
-                        .max_memory_bytes = (size_t)weights_mb << 20};
+                        .max_memory_bytes = (size_t)weights_mb << 20,
+                        .adversary = adv_on ? &adv : NULL};
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
@@ -162,7 +168,8 @@ static void print_table(veil_orch *o, const int *killed)
     for (int i = 0; i < veil_orch_n_nodes(o); i++) {
         veil_orch_node_info in;
         veil_orch_node_query(o, i, &in);
-        const char *st = in.alive ? (in.active ? "active" : "spare") : killed && killed[i] ? "killed" : "down";
+        const char *st = in.alive ? (in.flagged ? "flagged" : in.active ? "active" : "spare")
+                                  : killed && killed[i] ? "killed" : "down";
         fprintf(stderr, "%-4d %-10.10s %-22.22s %-10.10s %8llu %10.2f %11llu  %s\n", i, in.name, in.addr,
                 in.layers, (unsigned long long)in.stats.tokens, in.stats.compute_ns / 1e6,
                 (unsigned long long)in.stats.bytes_out, st);
@@ -289,11 +296,14 @@ static int generate_remote(cli_args *a, const char *const *nodes, int n, const v
     veil_orch *o = NULL;
     dp_egress dp = {0};
     veil_orch_sve *sve = NULL;
-    int rc = CLI_FAIL, dp_on = 0;
+    veil_verifier_opts vo;
+    int rc = CLI_FAIL, dp_on = 0, verify_on = 0;
     if (veil_model_open(mpath, &m)) {
         cli_fail_lib("cannot load model");
         goto done;
     }
+    if ((rc = net_verify_setup(a, m, &vo, &verify_on))) goto done;
+    if (verify_on) po.verify = &vo;
     if ((rc = cli_dp_setup(a, m->cfg.dim, &dp.mech, &dp.rng, &dp_on))) goto done;
     int sv = sve_setup(a, m, &sve);
     rc = sv < 0 ? CLI_USAGE : CLI_FAIL;
@@ -328,10 +338,14 @@ static int generate_remote(cli_args *a, const char *const *nodes, int n, const v
         fprintf(stderr, "achieved tok/s: %f\n", (st.generated - 1) / st.decode_s);
     if (table) print_table(o, kb ? kb->killed : NULL);
     if (dp_on) dp_report(&dp);
+    if (verify_on)
+        fprintf(stderr, "verification (--verify %s): %d node flag(s)\n", cli_get(a, "verify"),
+                veil_orch_verify_flags(o));
     rc = CLI_OK;
 done:
     veil_dp_rng_free(dp.rng);
     veil_orch_free(o);
+    if (verify_on) veil_verifier_opts_release(&vo);
     veil_orch_sve_free(sve);
     veil_tokenizer_free(tk);
     veil_model_close(m);
@@ -345,6 +359,7 @@ static const cli_opt run_opts[] = {
     {"stats", 0, NULL, "print the per-node table on stderr"},
     {"threads", 0, "N", "kernel threads for --split layers"},
     SECURITY_OPTS,
+    NET_VERIFY_OPTS,
     SVE_OPTS,
     CLI_DP_OPTS,
     {0},
@@ -389,13 +404,15 @@ static const cli_opt demo_opts[] = {
     {"hang", 0, "I@T", "SIGSTOP node I after T tokens (detected by --timeout)"},
     {"capacities", 0, "C0,C1,...", "advertised capacity of each node (default all 1)"},
     {"verbose", 0, NULL, "show the nodes' own log lines"},
+    NET_VERIFY_OPTS,
+    NET_DEMO_ADVERSARY_OPTS,
     SVE_OPTS,
     CLI_DP_OPTS,
     {0},
 };
 
 /* Start `veil node` on a free loopback port; returns its pid, port in *port. */
-static pid_t spawn_node(int i, const char *dir, const char *cap, int verbose, int *port)
+static pid_t spawn_node(int i, const char *dir, const char *cap, int verbose, const char *adversary, int *port)
 {
     char pf[4200], name[32], threads[16];
     snprintf(pf, sizeof pf, "%s/node%d.port", dir, i);
@@ -408,7 +425,8 @@ static pid_t spawn_node(int i, const char *dir, const char *cap, int verbose, in
             if (fd >= 0) dup2(fd, 2);
         }
         char *argv[] = {"veil", "node", "--listen", "127.0.0.1:0", "--name", name, "--port-file", pf,
-                        "--insecure", "--threads", threads, "--capacity", (char *)cap, NULL};
+                        "--insecure", "--threads", threads, "--capacity", (char *)cap, NULL, NULL, NULL};
+        if (adversary) argv[13] = "--adversary", argv[14] = (char *)adversary;
         execv("/proc/self/exe", argv);
         _exit(127);
     }
@@ -447,8 +465,11 @@ static int run_demo(cli_args *a)
     int kill_node, kill_after, sig;
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
     if (cli_int(a, "nodes", 3, 1, 32, &n)) return CLI_USAGE;
-    int rc = parse_kill(a, (int)n, &kill_node, &kill_after, &sig);
-    if (rc) return rc;
+    int rc = parse_kill(a, (int)n, &kill_node, &kill_after, &sig), adv_on;
+    veil_adv_mode adv;
+    uint32_t adv_nodes;
+    if (rc || (rc = net_adversary_opt(a, &adv, &adv_on)) || (rc = net_adversary_node(a, (int)n, &adv_nodes)))
+        return rc;
     char caps[32][32];
     const char *cl = cli_get(a, "capacities");
     for (int i = 0; i < n; i++) snprintf(caps[i], sizeof caps[i], "1");
@@ -465,7 +486,9 @@ static int run_demo(cli_args *a)
     char addrs[32][32];
     const char *nodes[32];
     for (; started < n; started++) {
-        pids[started] = spawn_node(started, dir, caps[started], cli_has(a, "verbose"), &ports[started]);
+        const char *am = adv_nodes >> started & 1 ? cli_get(a, "adversary") : NULL;
+        if (am) fprintf(stderr, "veil demo: node %d (node%d) is ADVERSARIAL: --adversary %s\n", started, started, am);
+        pids[started] = spawn_node(started, dir, caps[started], cli_has(a, "verbose"), am, &ports[started]);
         if (pids[started] < 0) break;
         snprintf(addrs[started], sizeof addrs[started], "127.0.0.1:%d", ports[started]);
         nodes[started] = addrs[started];

@@ -65,6 +65,7 @@ typedef struct session {
     conn *owner;
     shard_rec *rec;
     veil_shard *sh;
+    veil_adv_shard *adv; /* --adversary: runs instead of sh */
     pthread_mutex_t lock;
     int next_pos, max_seq, max_T;
     size_t kv_reserved; /* bytes of the memory budget this session holds */
@@ -170,6 +171,7 @@ static void session_put_locked(veil_node *n, session *s)
 {
     if (--s->refs) return;
     veil_shard_free(s->sh);
+    veil_adv_free(s->adv);
     n->kv_bytes -= s->kv_reserved;
     if (s->has_next) veil_stream_close(&s->out);
     pthread_mutex_destroy(&s->lock);
@@ -429,7 +431,14 @@ static int session_setup(conn *c, const veil_msg_open *m, session *s)
     if (!over) n->kv_bytes += s->kv_reserved = kv;
     pthread_mutex_unlock(&n->lock);
     if (over) return veil_fail(VEIL_ERANGE, "KV cache of %zu bytes exceeds the node's memory budget", kv);
-    int rc = veil_shard_new(cfg, s->rec->first, s->rec->last, s->rec->layers, s->max_seq, &s->sh);
+    int rc;
+    if (n->o.adversary) { /* tests and demos of verification: misbehaves on purpose */
+        uint64_t seed;
+        RAND_bytes((uint8_t *)&seed, sizeof seed);
+        rc = veil_adv_new(cfg, s->rec->first, s->rec->last, s->rec->layers, s->max_seq, n->o.adversary, seed, &s->adv);
+        if (!rc) nlog(n, "%s", veil_adv_banner(s->adv));
+    } else
+        rc = veil_shard_new(cfg, s->rec->first, s->rec->last, s->rec->layers, s->max_seq, &s->sh);
     if (rc) return rc;
     if (m->host[0]) {
         if ((rc = dial_next(n, m, &s->out))) return rc;
@@ -534,7 +543,8 @@ static int session_forward(conn *c, session *s, veil_frame *f)
     if (pos > s->next_pos)
         return veil_fail(VEIL_EPROTO, "FORWARD at position %d before position %d was seen", pos, s->next_pos);
     double t0 = veil_now();
-    if ((rc = veil_shard_forward_batch(s->sh, pos, T, x))) return rc;
+    rc = s->adv ? veil_adv_forward(s->adv, pos, T, x) : veil_shard_forward_batch(s->sh, pos, T, x);
+    if (rc) return rc;
     stat_add(n, &n->st.compute_ns, (uint64_t)((veil_now() - t0) * 1e9));
     stat_add(n, &n->st.tokens, (uint64_t)T);
     s->next_pos = pos + T;
@@ -853,6 +863,11 @@ int veil_node_start(const veil_node_opts *o, veil_node **out)
     }
     nlog(n, "listening on %s:%d (%s, capacity %g, max %d sessions, frame limit %u)", n->o.host,
          n->port, n->o.transport->kind, n->o.capacity, n->o.max_sessions, n->o.max_frame);
+    if (n->o.adversary) {
+        char mode[128];
+        nlog(n, "ADVERSARIAL node: mode %s -- it returns wrong results on purpose (verification tests only)",
+             veil_adv_name(n->o.adversary, mode, sizeof mode));
+    }
     *out = n;
     return 0;
 }

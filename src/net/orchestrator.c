@@ -4,6 +4,8 @@
  * one instance drives one generation at a time. */
 #include "veil/orchestrator.h"
 
+#include "orch_verify.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@ typedef struct {
     double ping_sent;
     int ping_out;
     veil_msg_stats stats;
+    int flagged; /* verification flagged it (or the ledger did): never scheduled */
 } onode;
 
 typedef struct {
@@ -34,6 +37,7 @@ typedef struct {
     uint32_t handle[MAX_REP]; /* 0 = not loaded there */
     uint64_t sid[MAX_REP];    /* 0 = no session */
     int active;              /* index into rep */
+    int fed[MAX_REP];        /* verification: positions its session has computed */
 } oshard;
 
 struct veil_orch {
@@ -49,6 +53,8 @@ struct veil_orch {
     float *hist, *tmp, *rbuf;
     uint64_t sent, received, nonce;
     double last_ping;
+    orch_verify *ver; /* opts.verify: consensus verification (orch_verify.c) */
+    int usable;       /* nodes the ledger lets us schedule (the first ones) */
 };
 
 static void olog(veil_orch *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -71,6 +77,12 @@ static int involved(const veil_orch *o, int i)
         for (int r = 0; r < o->shards[s].n_rep; r++)
             if (o->shards[s].rep[r] == i && o->shards[s].sid[r]) return 1;
     return 0;
+}
+
+/* Every replica computes every step: a replica hook, or consensus. */
+static int every_replica(const veil_orch *o)
+{
+    return o->o.hooks.replica_result || (o->ver && orch_verify_all(o->ver));
 }
 
 /* Forget everything a node held: a node that comes back is a new process. */
@@ -281,7 +293,7 @@ int veil_partition(int layers, const double *cap, int n, int *counts)
 static int schedule(veil_orch *o)
 {
     int R = o->o.replicas, L = o->m->cfg.n_layers - o->o.split;
-    int P = o->n_nodes / R;
+    int P = (o->usable ? o->usable : o->n_nodes) / R;
     if (P < 1) return veil_fail(VEIL_EINVAL, "%d replicas need at least %d nodes, got %d", R, R, o->n_nodes);
     if (P > L) P = L; /* more nodes than layers: the rest are spares */
     double cap[VEIL_MAX_LAYERS];
@@ -323,7 +335,7 @@ static int pick_spare(const veil_orch *o, const oshard *sh)
 {
     int best = -1;
     for (int i = 0; i < o->n_nodes; i++)
-        if (o->nodes[i].up && !shard_has_node(sh, i) && (best < 0 || layers_on(o, i) < layers_on(o, best)))
+        if (o->nodes[i].up && !o->nodes[i].flagged && !shard_has_node(sh, i) && (best < 0 || layers_on(o, i) < layers_on(o, best)))
             best = i;
     return best;
 }
@@ -355,7 +367,7 @@ static int move_to_spare(veil_orch *o, int s)
  * replica hook, that every live replica is loaded, rejoined ones included). */
 static int ensure_placement(veil_orch *o)
 {
-    int all = o->o.hooks.replica_result != NULL;
+    int all = every_replica(o);
     for (int s = 0; s < o->n_shards; s++) {
         oshard *sh = &o->shards[s];
         int a = -1;
@@ -377,7 +389,7 @@ static int ensure_placement(veil_orch *o)
 static int stage_ends(const veil_orch *o, int s)
 {
     const veil_orch_hooks *hk = &o->o.hooks;
-    if (s == o->n_shards - 1 || hk->replica_result) return 1;
+    if (s == o->n_shards - 1 || hk->replica_result || o->ver) return 1;
     return hk->relay && (!hk->relay_at || hk->relay_at(hk->ctx, s));
 }
 
@@ -412,7 +424,7 @@ static int open_session(veil_orch *o, int s, int r, const onode *next, uint64_t 
 static int build_sessions(veil_orch *o)
 {
     close_sessions(o);
-    int all = o->o.hooks.replica_result != NULL;
+    int all = every_replica(o);
     for (int s = o->n_shards - 1; s >= 0; s--) {
         oshard *sh = &o->shards[s];
         const oshard *nx = stage_ends(o, s) ? NULL : &o->shards[s + 1];
@@ -512,6 +524,135 @@ static int await_results(veil_orch *o, want *w, int nw, int pos, int T)
     return 0;
 }
 
+/* ---- consensus verification (the decisions live in orch_verify.c) ------------------ */
+
+/* Bring replica slot r of shard s up to pos+T on its own session (opened on
+ * demand, no next hop) by replaying the shard's recorded inputs; the rows of
+ * pos..pos+T-1 land in out. Late sample:P replicas and re-executions. */
+static int catch_up(veil_orch *o, int s, int r, int pos, int T, float *out)
+{
+    oshard *sh = &o->shards[s];
+    int i = sh->rep[r], rc = 0;
+    if (!sh->handle[r] && (rc = load_shard(o, s, r))) return rc;
+    if (!sh->sid[r]) {
+        if ((rc = open_session(o, s, r, NULL, 0))) return rc;
+        sh->fed[r] = 0;
+    }
+    const float *in = orch_verify_inputs(o->ver, s);
+    size_t row = (size_t)o->dim;
+    uint8_t *pay = malloc(8 + (size_t)o->max_T * row * 4);
+    float *skip = malloc((size_t)o->max_T * row * sizeof(float));
+    if (!pay || !skip) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+    for (int p = sh->fed[r] < pos ? sh->fed[r] : pos; !rc && p < pos + T;) {
+        int t = p < pos ? (pos - p < o->max_T ? pos - p : o->max_T) : T; /* the last chunk is the step */
+        veil_msg_hidden_encode(p, t, o->dim, in + (size_t)p * row, pay);
+        want w = {i, r, sh->sid[r], p < pos ? skip : out, 0};
+        rc = node_send(o, i, VEIL_MSG_FORWARD, sh->sid[r], pay, 8 + (size_t)t * row * 4);
+        if (!rc) rc = await_results(o, &w, 1, p, t);
+        p += t;
+    }
+    if (!rc) sh->fed[r] = pos + T;
+    if (skip) veil_wipe(skip, (size_t)o->max_T * row * sizeof(float));
+    free(skip);
+    free(pay);
+    return rc;
+}
+
+static int verify_extra(void *ctx, int s, uint64_t used, int pos, int T, float *out, int *node)
+{
+    veil_orch *o = ctx;
+    oshard *sh = &o->shards[s];
+    int r = -1;
+    for (int k = 0; k < sh->n_rep && r < 0; k++) {
+        int i = sh->rep[k];
+        if (o->nodes[i].up && !o->nodes[i].flagged && !(used >> i & 1)) r = k;
+    }
+    if (r < 0) { /* every replica has answered: load the shard on one more node */
+        int i = pick_spare(o, sh);
+        if (i < 0 || sh->n_rep == MAX_REP)
+            return veil_fail(VEIL_EVERIFY, "no other node can run layers %d..%d", sh->first, sh->last - 1);
+        r = sh->n_rep++;
+        sh->rep[r] = i;
+        sh->handle[r] = 0, sh->sid[r] = 0, sh->fed[r] = 0;
+    }
+    olog(o, "layers %d..%d at %d+%d on %s (%s)", sh->first, sh->last - 1, pos, T,
+         o->nodes[sh->rep[r]].caps.name, r < o->o.replicas ? "replica check" : "re-execution");
+    *node = sh->rep[r];
+    return catch_up(o, s, r, pos, T, out);
+}
+
+/* A flagged node leaves the shard (its session closed); the winner takes
+ * over if it was the active replica, and pick_spare never offers it again. */
+static void verify_drop(void *ctx, int s, int node, int winner)
+{
+    veil_orch *o = ctx;
+    oshard *sh = &o->shards[s];
+    o->nodes[node].flagged = 1;
+    for (int r = 0; r < sh->n_rep; r++) {
+        if (sh->rep[r] != node) continue;
+        if (sh->sid[r] && o->nodes[node].up) node_send(o, node, VEIL_MSG_CLOSE, sh->sid[r], NULL, 0);
+        int was_active = sh->active == r, tail = sh->n_rep - r - 1;
+        memmove(&sh->rep[r], &sh->rep[r + 1], (size_t)tail * sizeof sh->rep[0]);
+        memmove(&sh->handle[r], &sh->handle[r + 1], (size_t)tail * sizeof sh->handle[0]);
+        memmove(&sh->sid[r], &sh->sid[r + 1], (size_t)tail * sizeof sh->sid[0]);
+        memmove(&sh->fed[r], &sh->fed[r + 1], (size_t)tail * sizeof sh->fed[0]);
+        sh->n_rep--;
+        if (sh->active > r) sh->active--;
+        for (int k = 0; was_active && k < sh->n_rep; k++)
+            if (sh->rep[k] == winner) sh->active = k;
+        olog(o, "node %s no longer runs layers %d..%d (flagged)", o->nodes[node].caps.name, sh->first, sh->last - 1);
+        return;
+    }
+}
+
+static const char *verify_name(void *ctx, int node) { return ((veil_orch *)ctx)->nodes[node].caps.name; }
+
+/* After a shard's replicas answered: decide, re-execute if needed, and put
+ * the accepted output in x. */
+static int verify_chunk(veil_orch *o, int s, const want *w, int nw, int pos, int T, float *x)
+{
+    oshard *sh = &o->shards[s];
+    int nodes[MAX_REP];
+    float *outs[MAX_REP];
+    for (int k = 0; k < nw; k++) {
+        nodes[k] = w[k].node;
+        outs[k] = w[k].out;
+        sh->fed[w[k].rep] = pos + T;
+    }
+    int need = orch_verify_needed(o->ver, pos, T, o->o.replicas);
+    orch_verify_ops ops = {o, verify_extra, verify_drop, verify_name};
+    return orch_verify_step(o->ver, &ops, s, sh->first, sh->last, pos, T, nw, nodes, outs,
+                            need > nw ? need - nw : 0, x);
+}
+
+/* Scheduling with a reputation ledger: the usable nodes first, best first;
+ * the ones it drops are marked flagged and never get a shard. */
+static int rank_nodes(veil_orch *o)
+{
+    const char *names[64];
+    int order[64], n = o->n_nodes;
+    for (int i = 0; i < n; i++) names[i] = o->nodes[i].caps.name;
+    int ok = orch_verify_rank(o->o.verify, names, n, order);
+    if (ok < 0) return ok;
+    if (ok < o->o.replicas)
+        return veil_fail(VEIL_EINVAL, "the ledger leaves %d unflagged node(s), %d replicas needed", ok, o->o.replicas);
+    onode *sorted = malloc((size_t)n * sizeof *sorted);
+    if (!sorted) return veil_fail(VEIL_ENOMEM, "out of memory");
+    int k = 0;
+    char taken[64] = {0};
+    for (; k < ok; k++) sorted[k] = o->nodes[order[k]], taken[order[k]] = 1;
+    for (int i = 0; i < n; i++)
+        if (!taken[i]) {
+            olog(o, "node %s is flagged in the ledger: not scheduled", o->nodes[i].caps.name);
+            sorted[k] = o->nodes[i];
+            sorted[k++].flagged = 1;
+        }
+    memcpy(o->nodes, sorted, (size_t)n * sizeof *sorted);
+    free(sorted);
+    o->usable = ok;
+    return 0;
+}
+
 /* One chunk (T <= max_T rows) through every stage. */
 static int run_chunk(veil_orch *o, int pos, int T, float *x)
 {
@@ -526,8 +667,9 @@ static int run_chunk(veil_orch *o, int pos, int T, float *x)
         want w[MAX_REP];
         int nw = 0;
         veil_msg_hidden_encode(pos, T, o->dim, x, pay);
+        if (o->ver) orch_verify_record(o->ver, s, pos, T, x);
         if (o->broken) rc = veil_fail(VEIL_ECLOSED, "a pipeline node went down");
-        else if (!hk->replica_result) {
+        else if (!every_replica(o)) {
             rc = node_send(o, a->rep[a->active], VEIL_MSG_FORWARD, a->sid[a->active], pay, len);
             w[nw++] = (want){z->rep[z->active], z->active, z->sid[z->active], x, 0};
         } else { /* one stage per shard: every replica with a session computes */
@@ -541,6 +683,7 @@ static int run_chunk(veil_orch *o, int pos, int T, float *x)
         if (!rc) rc = await_results(o, w, nw, pos, T);
         for (int k = 0; !rc && hk->replica_result && k < nw; k++)
             rc = hk->replica_result(hk->ctx, s, w[k].rep, w[k].node, pos, T, w[k].out);
+        if (!rc && o->ver) rc = verify_chunk(o, s, w, nw, pos, T, x);
         if (!rc && hk->relay && last + 1 < o->n_shards) rc = hk->relay(hk->ctx, last, pos, T, x);
     }
     free(pay);
@@ -610,7 +753,7 @@ static int orch_forward(void *ctx, int pos, int T, float *x)
     for (int attempt = 0;; attempt++) {
         rc = run_pipeline(o, pos, T, x);
         if (!rc) break;
-        if (attempt >= MAX_ATTEMPTS) return rc;
+        if (attempt >= MAX_ATTEMPTS || (o->ver && rc == VEIL_EVERIFY)) return rc; /* a verdict, not a failure */
         olog(o, "pipeline broken at position %d: %s; failing over", pos, veil_last_error());
         while ((rc = recover(o, pos)) && ++attempt < MAX_ATTEMPTS)
             olog(o, "recovery failed: %s", veil_last_error());
@@ -638,11 +781,13 @@ static int setup(veil_orch *o)
     }
     if (rc) return rc;
     if (o->max_T < 1) return veil_fail(VEIL_ERANGE, "nodes' frame limit is below one hidden state");
-    if (o->o.hooks.replica_result &&
+    if ((o->o.hooks.replica_result || o->o.verify) &&
         !(o->rbuf = malloc((size_t)MAX_REP * o->max_T * o->dim * sizeof(float))))
         return veil_fail(VEIL_ENOMEM, "out of memory");
     if (o->o.split && (rc = veil_model_shard(o->m, 0, o->o.split, o->max_seq, &o->local))) return rc;
+    if (o->o.verify && (rc = rank_nodes(o))) return rc;
     if ((rc = schedule(o))) return rc;
+    if (o->o.verify && (rc = orch_verify_new(o->o.verify, o->n_shards, o->dim, o->max_seq, &o->ver))) return rc;
     if (o->o.hooks.plan) {
         int bounds[VEIL_MAX_LAYERS + 1];
         for (int s = 0; s < o->n_shards; s++) bounds[s] = o->shards[s].first;
@@ -699,6 +844,7 @@ void veil_orch_free(veil_orch *o)
     for (int i = 0; o->nodes && i < o->n_nodes; i++)
         if (o->nodes[i].up) veil_stream_close(&o->nodes[i].s);
     veil_shard_free(o->local);
+    orch_verify_free(o->ver);
     size_t hist = (size_t)o->max_seq * o->dim * sizeof(float);
     if (o->hist) veil_wipe(o->hist, hist); /* hidden states reveal the prompt */
     if (o->tmp) veil_wipe(o->tmp, hist);
@@ -739,6 +885,7 @@ int veil_orch_reprovision(veil_orch *o)
 int veil_orch_n_nodes(const veil_orch *o) { return o->n_nodes; }
 int veil_orch_n_shards(const veil_orch *o) { return o->n_shards; }
 int veil_orch_failovers(const veil_orch *o) { return o->failovers; }
+int veil_orch_verify_flags(const veil_orch *o) { return o->ver ? orch_verify_flags(o->ver) : 0; }
 
 void veil_orch_bytes(const veil_orch *o, uint64_t *sent, uint64_t *received)
 {
@@ -776,6 +923,7 @@ int veil_orch_node_query(veil_orch *o, int i, veil_orch_node_info *out)
         veil_frame_free(&f);
     }
     out->alive = n->up;
+    out->flagged = n->flagged;
     out->stats = n->stats;
     return 0;
 }
