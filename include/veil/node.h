@@ -39,6 +39,10 @@ typedef struct {
     /* --adversary MODE (veil/adversary.h, borrowed): every session misbehaves
      * this way; for verification tests and demos. NULL = honest. */
     const veil_adv_mode *adversary;
+    /* --security tee (veil/tee.h, optional, borrowed): shard weights are
+     * tracked for the secure wipe and provisioned only over attested
+     * channels (step 3), results leave only over TLS (step 5). */
+    struct veil_tee *tee;
 } veil_node_opts;
 
 typedef struct veil_node veil_node;

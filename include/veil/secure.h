@@ -83,6 +83,25 @@ typedef struct {
 } veil_secure_stats;
 void veil_secure_get_stats(veil_secure *s, veil_secure_stats *out);
 
+/* --security tee scheduling (src/net/orch_tee.c). Dial each of the n nodes
+ * ("HOST:PORT") once over t, the attested transport of s, and keep the claims
+ * its evidence verified to (out[i].ok = 1), or the reason it was refused
+ * (out[i].ok = 0, why). The probe connection carries no protocol frame: no
+ * data or weights reach a refused node, and the orchestrator's own
+ * connections are attested again (evidence is bound to each channel).
+ * Returns how many nodes verified. */
+typedef struct {
+    int ok;
+    veil_claims claims;
+    char why[256];
+} veil_secure_probe_result;
+int veil_secure_probe(veil_secure *s, const veil_transport *t, const char *const *nodes, int n,
+                      int timeout_ms, veil_secure_probe_result *out);
+/* Keep the verified nodes of a probe, heaviest-shard-first (GPU TEEs, then
+ * capacity: veil_tee_schedule_order), writing their indices into order.
+ * Returns how many. */
+int veil_secure_probe_order(const veil_secure_probe_result *r, int n, int *order);
+
 #ifdef __cplusplus
 }
 #endif

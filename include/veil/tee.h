@@ -6,7 +6,8 @@
  *                  evidence bound to this TLS channel (veil/attest.h)
  *   3 provisioned  veil_tee_provision: shard and data arrive over that same
  *                  attested channel (checked by its tls-exporter) into the arena
- *                  (also allowed while executing: a node takes new shards)
+ *                  (also allowed while executing or after a result: a
+ *                  long-running node takes the next request's shards)
  *   4 executing    veil_tee_link: mutual attestation with a neighbouring node
  *                  on the node-to-node channel before hidden states flow
  *   5 result       veil_tee_result: the result leaves over an attested channel

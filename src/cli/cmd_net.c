@@ -1,5 +1,6 @@
 /* veil node / veil run / veil demo: decentralized inference from the shell. */
 #include "cli.h"
+#include "net_security.h"
 #include "net_verify.h"
 
 #include "veil/dp.h"
@@ -47,11 +48,13 @@
 typedef struct {
     veil_transport t;
     veil_tls_ctx *tls;
+    veil_secure *sec; /* --security tee / auto (net_security.h) */
 } transport_choice;
 
 static int pick_transport(cli_args *a, int default_plain, transport_choice *tc)
 {
     memset(tc, 0, sizeof *tc);
+    if (net_security_is_tee(a)) return net_secure_transport(a, !strcmp(a->cmd->name, "node"), &tc->sec, &tc->t);
     const char *key = cli_get(a, "key");
     if (key && cli_has(a, "insecure")) return cli_usage_error(a, "--key and --insecure exclude each other");
     if (!key) {
@@ -68,7 +71,11 @@ static int pick_transport(cli_args *a, int default_plain, transport_choice *tc)
     return 0;
 }
 
-static void transport_free(transport_choice *tc) { veil_tls_ctx_free(tc->tls); }
+static void transport_free(transport_choice *tc)
+{
+    veil_secure_free(tc->sec);
+    veil_tls_ctx_free(tc->tls);
+}
 
 /* ---- veil node ------------------------------------------------------------------ */
 
@@ -87,6 +94,7 @@ static const cli_opt node_opts[] = {
     {"max-memory", 0, "MB", "shard weights + KV caches held at once (default 16384)"},
     {"port-file", 0, "PATH", "write the bound port here once listening"},
     SECURITY_OPTS,
+    NET_NODE_SECURITY_OPTS,
     NET_ADVERSARY_OPT,
     {0},
 };
@@ -122,14 +130,21 @@ static int run_node(cli_args *a)
     int adv_on;
     if (net_adversary_opt(a, &adv, &adv_on)) return CLI_USAGE;
     transport_choice tc;
-    int rc = pick_transport(a, 0, &tc);
+    net_sec_mode mode;
+    veil_tee *tee = NULL;
+    int rc = net_security_begin(a, &mode);
+    if (!rc) rc = pick_transport(a, 0, &tc);
     if (rc) return rc;
+    if (tc.sec && (rc = net_tee_node_begin(a, tc.sec, 1u << 20, &tee))) { /* TEE step 1 */
+        transport_free(&tc);
+        return rc;
+    }
     if (threads) veil_set_threads((int)threads);
     veil_node_opts o = {.host = host, .port = port, .name = cli_get(a, "name"),
                         .models_dir = cli_get(a, "models"), .capacity = cap,
                         .max_sessions = (int)sessions, .max_frame = (uint32_t)frame,
                         .idle_timeout_ms = (int)(idle * 1000), .transport = &tc.t,
-                        .max_memory_bytes = (size_t)weights_mb << 20,
+                        .max_memory_bytes = (size_t)weights_mb << 20, .tee = tee,
                         .adversary = adv_on ? &adv : NULL};
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -138,8 +153,10 @@ static int run_node(cli_args *a)
     signal(SIGPIPE, SIG_IGN);
     veil_node *n;
     if (veil_node_start(&o, &n)) {
+        rc = cli_fail_lib("cannot start node");
+        net_tee_node_end(tc.sec, tee);
         transport_free(&tc);
-        return cli_fail_lib("cannot start node");
+        return rc;
     }
     const char *pf = cli_get(a, "port-file");
     if (pf && write_port_file(pf, veil_node_port(n)))
@@ -148,6 +165,7 @@ static int run_node(cli_args *a)
     fprintf(stderr, "veil node %s: %s received, shutting down\n", veil_node_name(n),
             g_stop == SIGTERM ? "SIGTERM" : "SIGINT");
     veil_node_stop(n);
+    net_tee_node_end(tc.sec, tee); /* TEE step 6, after every buffer's owner is gone */
     transport_free(&tc);
     return CLI_OK;
 }
@@ -359,6 +377,7 @@ static const cli_opt run_opts[] = {
     {"stats", 0, NULL, "print the per-node table on stderr"},
     {"threads", 0, "N", "kernel threads for --split layers"},
     SECURITY_OPTS,
+    NET_SECURITY_OPTS,
     NET_VERIFY_OPTS,
     SVE_OPTS,
     CLI_DP_OPTS,
@@ -384,7 +403,12 @@ static int run_run(cli_args *a)
         nodes[n++] = tok;
     }
     transport_choice tc;
-    int rc = n ? pick_transport(a, 0, &tc) : cli_usage_error(a, "--nodes is empty");
+    net_sec_mode mode;
+    long timeout;
+    int rc = n ? net_security_begin(a, &mode) : cli_usage_error(a, "--nodes is empty");
+    if (!rc) rc = cli_int(a, "timeout", 30000, 100, 3600000, &timeout) ? CLI_USAGE : pick_transport(a, 0, &tc);
+    if (!rc && (rc = net_client_select(a, mode, &tc.sec, &tc.tls, &tc.t, nodes, &n, (int)timeout)))
+        transport_free(&tc);
     if (!rc) {
         signal(SIGPIPE, SIG_IGN);
         rc = generate_remote(a, nodes, n, &tc.t, NULL, cli_has(a, "stats"));
@@ -404,6 +428,8 @@ static const cli_opt demo_opts[] = {
     {"hang", 0, "I@T", "SIGSTOP node I after T tokens (detected by --timeout)"},
     {"capacities", 0, "C0,C1,...", "advertised capacity of each node (default all 1)"},
     {"verbose", 0, NULL, "show the nodes' own log lines"},
+    {"insecure", 0, NULL, "plaintext connections (default: TLS 1.3 with throwaway keys)"},
+    NET_SECURITY_OPTS,
     NET_VERIFY_OPTS,
     NET_DEMO_ADVERSARY_OPTS,
     SVE_OPTS,
@@ -412,7 +438,8 @@ static const cli_opt demo_opts[] = {
 };
 
 /* Start `veil node` on a free loopback port; returns its pid, port in *port. */
-static pid_t spawn_node(int i, const char *dir, const char *cap, int verbose, const char *adversary, int *port)
+static pid_t spawn_node(int i, const char *dir, const char *cap, int verbose, const char *adversary, net_demo *d,
+                        int *port)
 {
     char pf[4200], name[32], threads[16];
     snprintf(pf, sizeof pf, "%s/node%d.port", dir, i);
@@ -424,9 +451,11 @@ static pid_t spawn_node(int i, const char *dir, const char *cap, int verbose, co
             int fd = open("/dev/null", O_WRONLY);
             if (fd >= 0) dup2(fd, 2);
         }
-        char *argv[] = {"veil", "node", "--listen", "127.0.0.1:0", "--name", name, "--port-file", pf,
-                        "--insecure", "--threads", threads, "--capacity", (char *)cap, NULL, NULL, NULL};
-        if (adversary) argv[13] = "--adversary", argv[14] = (char *)adversary;
+        char *argv[28] = {"veil", "node", "--listen", "127.0.0.1:0", "--name", name, "--port-file", pf,
+                          "--threads", threads, "--capacity", (char *)cap};
+        int k = 12 + net_demo_node_args(d, i, argv + 12); /* transport: TLS, TEE or --insecure */
+        if (adversary) argv[k++] = "--adversary", argv[k++] = (char *)adversary;
+        argv[k] = NULL;
         execv("/proc/self/exe", argv);
         _exit(127);
     }
@@ -485,20 +514,27 @@ static int run_demo(cli_args *a)
     int killed[32] = {0}, ports[32], started = 0;
     char addrs[32][32];
     const char *nodes[32];
-    for (; started < n; started++) {
+    static net_demo sec; /* throwaway keys (and sim TEE authority) in dir */
+    transport_choice tc = {0};
+    if ((rc = net_demo_setup(a, dir, (int)n, &sec))) started = -1;
+    for (; started >= 0 && started < n; started++) {
         const char *am = adv_nodes >> started & 1 ? cli_get(a, "adversary") : NULL;
         if (am) fprintf(stderr, "veil demo: node %d (node%d) is ADVERSARIAL: --adversary %s\n", started, started, am);
-        pids[started] = spawn_node(started, dir, caps[started], cli_has(a, "verbose"), am, &ports[started]);
+        pids[started] = spawn_node(started, dir, caps[started], cli_has(a, "verbose"), am, &sec, &ports[started]);
         if (pids[started] < 0) break;
         snprintf(addrs[started], sizeof addrs[started], "127.0.0.1:%d", ports[started]);
         nodes[started] = addrs[started];
     }
-    if (started < n) rc = cli_fail("node %d did not start (run with --verbose to see why)", started);
-    else {
+    int nn = (int)n;
+    if (started < 0) started = 0; /* rc set by net_demo_setup */
+    else if (started < n) rc = cli_fail("node %d did not start (run with --verbose to see why)", started);
+    else if (!(rc = net_demo_client(&sec, &tc.sec, &tc.tls, &tc.t)) &&
+             !(rc = net_client_select(a, sec.mode, &tc.sec, &tc.tls, &tc.t, nodes, &nn, 30000))) {
         kill_backend kb = {.kill_node = kill_node, .kill_after = kill_after, .sig = sig, .pids = pids,
                            .killed = killed};
-        rc = generate_remote(a, nodes, (int)n, veil_transport_plain(), &kb, 1);
+        rc = generate_remote(a, nodes, nn, &tc.t, &kb, 1);
     }
+    transport_free(&tc);
     for (int i = 0; i < started; i++) {
         if (!killed[i]) kill(pids[i], SIGTERM);
         else if (sig == SIGSTOP) kill(pids[i], SIGKILL); /* a stopped node cannot act on SIGTERM */
@@ -507,6 +543,7 @@ static int run_demo(cli_args *a)
         snprintf(pf, sizeof pf, "%s/node%d.port", dir, i);
         unlink(pf);
     }
+    net_demo_cleanup(&sec);
     rmdir(dir);
     return rc;
 }

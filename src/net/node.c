@@ -4,6 +4,7 @@
  * serialises frames written to it from several threads (its own reader and
  * the threads that deliver RESULTs of sessions it owns). */
 #include "veil/node.h"
+#include "veil/tee.h"
 
 #include <dirent.h>
 #include <netinet/in.h>
@@ -161,6 +162,7 @@ static void shard_put_locked(veil_node *n, shard_rec *r)
             break;
         }
     n->weight_bytes -= r->n * sizeof(float);
+    if (n->o.tee) veil_tee_untrack(n->o.tee, r->w);
     veil_wipe(r->w, r->n * sizeof(float)); /* may be SVE-transformed secret weights */
     free(r->w);
     free(r->layers);
@@ -255,6 +257,8 @@ static int hold_shard(conn *c, const veil_msg_load *l, float *w, size_t nf, uint
         memcpy(r->sha, l->shard_sha256, 32);
         n->shards = r;
         n->weight_bytes += nf * sizeof(float);
+        /* TEE step 6 wipes what is still held (on a full table, freeing wipes) */
+        if (n->o.tee) (void)veil_tee_track(n->o.tee, VEIL_REGION_WEIGHTS, w, nf * sizeof(float));
     }
     c->held[c->n_held++] = r->handle;
     *handle = r->handle;
@@ -298,6 +302,12 @@ static int reply_loaded(conn *c, uint32_t handle, int source)
     const veil_msg_load *l = &c->pending;
     nlog(c->node, "shard %u: layers %d..%d %s for %s", handle, l->first, l->last - 1,
          source ? "loaded from --models" : "received and verified", c->peer);
+    if (c->node->o.tee) { /* TEE step 3: only over a channel this TEE attested on */
+        char what[64];
+        snprintf(what, sizeof what, "shard layers %d..%d", l->first, l->last - 1);
+        int rc = veil_tee_provision(c->node->o.tee, &c->s, what);
+        if (rc) return rc;
+    }
     return send_frame(c, VEIL_MSG_LOADED, 0, buf, veil_msg_loaded_encode(&m, buf));
 }
 
@@ -550,6 +560,8 @@ static int session_forward(conn *c, session *s, veil_frame *f)
     s->next_pos = pos + T;
     stamp(&s->last_used);
     if (!s->has_next) {
+        /* TEE step 5, checked and logged once per session (TLS only) */
+        if (n->o.tee && pos == 0 && (rc = veil_tee_result(n->o.tee, &s->owner->s))) return rc;
         rc = send_frame(s->owner, VEIL_MSG_RESULT, s->id, f->payload, f->h.length);
         return rc ? 1 : 0; /* client gone: its reader cleans up */
     }

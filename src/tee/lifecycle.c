@@ -223,7 +223,9 @@ static int same_channel(veil_tee *t, veil_stream *s)
 int veil_tee_provision(veil_tee *t, veil_stream *s, const char *what)
 {
     pthread_mutex_lock(&t->mu);
-    int rc = check_step(t, STEP(VEIL_TEE_ATTESTED) | STEP(VEIL_TEE_PROVISIONED) | STEP(VEIL_TEE_EXECUTING),
+    /* a long-running node takes the next request's shards after a result */
+    int rc = check_step(t, STEP(VEIL_TEE_ATTESTED) | STEP(VEIL_TEE_PROVISIONED) | STEP(VEIL_TEE_EXECUTING) |
+                               STEP(VEIL_TEE_RESULT),
                         VEIL_TEE_PROVISIONED);
     if (!rc) rc = same_channel(t, s);
     if (!rc && t->step != VEIL_TEE_EXECUTING) t->step = VEIL_TEE_PROVISIONED;
@@ -235,7 +237,8 @@ int veil_tee_provision(veil_tee *t, veil_stream *s, const char *what)
     return rc;
 }
 
-#define LINKABLE (STEP(VEIL_TEE_ATTESTED) | STEP(VEIL_TEE_PROVISIONED) | STEP(VEIL_TEE_EXECUTING))
+#define LINKABLE \
+    (STEP(VEIL_TEE_ATTESTED) | STEP(VEIL_TEE_PROVISIONED) | STEP(VEIL_TEE_EXECUTING) | STEP(VEIL_TEE_RESULT))
 
 int veil_tee_linked(veil_tee *t, veil_stream *s, int initiator, const veil_claims *peer)
 {

@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static _Thread_local char last_error[512];
@@ -12,10 +13,14 @@ const char *veil_last_error(void) { return last_error; }
 
 int veil_fail(int code, const char *fmt, ...)
 {
+    /* callers wrap the previous reason (veil_fail(rc, "x: %s", veil_last_error()));
+     * formatting straight into last_error would read what it overwrites */
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return code;
 }
 
