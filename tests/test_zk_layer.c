@@ -69,7 +69,7 @@ static int mm_run(zc_ctx *z, const mm_witness *m)
     lk.a = 4;
     lk.b = 16;
     lk.ncols = 1;
-    lk.idx = m->idx;
+    lk.idx = m ? m->idx : NULL;
     zc_lin_init(&lk.col[0], 0);
     zc_lin_add(&lk.col[0], tr, 1, mt, 4);
     if (zc_lookup_prove_verify(z, &lk)) return -1;
