@@ -3,19 +3,7 @@
 set -uo pipefail
 bin=${VEIL_BIN:?}
 models=${VEIL_MODEL_DIR:-../shared/models}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() { # check NAME EXPECTED_RC CMD...
-  local name=$1 want=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ "$rc" -eq "$want" ]; then pass=$((pass + 1)); else
-    fail=$((fail + 1)); echo "FAIL: $name: exit $rc, wanted $want"; head -5 "$tmp/err"; fi
-}
-contains() { # contains NAME FILE TEXT
-  if grep -qF -- "$3" "$2"; then pass=$((pass + 1)); else
-    fail=$((fail + 1)); echo "FAIL: $1: '$3' not in $2"; head -5 "$2"; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 check "help" 0 "$bin" --help
 contains "help lists generate" "$tmp/out" "generate"
@@ -24,8 +12,7 @@ check "unknown command" 2 "$bin" frobnicate
 # every command answers --help with exit 0 (names are 1 to 3 words)
 while IFS= read -r name; do
   # shellcheck disable=SC2086
-  if "$bin" $name --help >/dev/null 2>&1; then pass=$((pass + 1));
-  else fail=$((fail + 1)); echo "FAIL: veil $name --help"; fi
+  expect "veil $name --help" "$bin" $name --help
 done < <("$bin" --help | awk -F'  +' '/^commands:/{on=1;next} on && /^  [a-z]/{print $2}')
 check "bad option" 2 "$bin" generate --no-such-option
 check "missing value" 2 "$bin" generate -n
@@ -43,12 +30,12 @@ contains "info shows sha" "$tmp/out" "sha256:"
 check "generate synth" 0 "$bin" generate -m "$tmp/s.bin" -z "$tmp/s.bin.tok" -n 20 -t 0
 cp "$tmp/out" "$tmp/gen1"
 check "generate synth again" 0 "$bin" generate -m "$tmp/s.bin" -z "$tmp/s.bin.tok" -n 20 -t 0 --threads 1
-cmp -s "$tmp/out" "$tmp/gen1" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: thread count changed text"; }
+expect "thread count keeps the text" cmp -s "$tmp/out" "$tmp/gen1"
 
 head -c 1000 "$tmp/s.bin" > "$tmp/trunc.bin"
 check "truncated model" 1 "$bin" generate -m "$tmp/trunc.bin" -z "$tmp/s.bin.tok"
 contains "truncated named" "$tmp/err" "truncated checkpoint"
-[ "$(wc -l < "$tmp/err")" -eq 1 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: error not one line"; cat "$tmp/err"; }
+expect "error is one line" [ "$(wc -l < "$tmp/err")" -eq 1 ]
 check "missing model" 1 "$bin" model info "$tmp/none.bin"
 check "model without tokenizer" 2 "$bin" generate -m "$tmp/s.bin"
 
@@ -59,9 +46,8 @@ if [ -r "$models/stories260K.bin" ] && [ -r "$models/tok512.bin" ]; then
   check "stories greedy" 0 "$bin" generate -m "$models/stories260K.bin" -z "$models/tok512.bin" -t 0 -n 40
   contains "golden" "$tmp/out" "Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
   contains "tok/s on stderr" "$tmp/err" "achieved tok/s"
-  [ "$(wc -l < "$tmp/out")" -eq 1 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: stdout not one line"; }
+  expect "stdout is one line" [ "$(wc -l < "$tmp/out")" -eq 1 ]
 else
   echo "note: stories260K not found in $models, its checks skipped"
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -4,19 +4,7 @@ set -uo pipefail
 bin=${VEIL_BIN:?}
 models=${VEIL_MODEL_DIR:-../shared/models}
 [ -f "$models/stories260K.bin" ] || { echo "SKIP: stories260K.bin not found"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() { # check NAME EXPECTED_RC CMD...
-  local name=$1 want=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ "$rc" -eq "$want" ]; then pass=$((pass + 1)); else
-    fail=$((fail + 1)); echo "FAIL: $name: exit $rc, wanted $want"; head -5 "$tmp/err"; fi
-}
-contains() { # contains NAME FILE TEXT
-  if grep -qF -- "$3" "$2"; then pass=$((pass + 1)); else
-    fail=$((fail + 1)); echo "FAIL: $1: '$3' not in $2"; head -5 "$2"; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 m="$models/stories260K.bin" z="$models/tok512.bin"
 check "profile samples" 0 "$bin" model profile -m "$m" --samples 2 -n 64 -o "$tmp/p.cdv"
@@ -44,5 +32,4 @@ check "ledger forgive needs a node" 2 "$bin" ledger forgive --db "$tmp/l.db"
 check "ledger forgive" 0 "$bin" ledger forgive --db "$tmp/l.db" somebody
 check "ledger bad path" 1 "$bin" ledger show --db "$tmp/no/dir/l.db"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

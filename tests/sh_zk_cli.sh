@@ -4,19 +4,7 @@
 # errors exit 2.
 set -uo pipefail
 bin=${VEIL_BIN:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() { # check NAME EXPECTED_RC CMD...
-  local name=$1 want=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ "$rc" -eq "$want" ]; then pass=$((pass + 1)); else
-    fail=$((fail + 1)); echo "FAIL: $name: exit $rc, wanted $want"; head -5 "$tmp/out" "$tmp/err"; fi
-}
-contains() { # contains NAME FILE TEXT
-  if grep -qF -- "$3" "$2"; then pass=$((pass + 1)); else
-    fail=$((fail + 1)); echo "FAIL: $1: '$3' not in $2"; head -5 "$2"; fi
-}
+. "$(dirname "$0")/lib.sh"
 # flip one byte of $1 at offset $2 into $3
 flip() { cp "$1" "$3"; printf "$(printf '\\%03o' $(( ($(od -An -tu1 -j"$2" -N1 "$1") ^ 0x41) )))" |
          dd of="$3" bs=1 seek="$2" conv=notrunc status=none; }
@@ -74,5 +62,4 @@ check "too large" 2 "$bin" zk matmul --m 16384 --k 16384 --n 2 --prove "$tmp/x.b
 check "verify needs a file" 2 "$bin" zk verify
 check "unwritable output" 1 "$bin" zk matmul --m 2 --k 2 --n 2 --prove /nonexistent/dir/p.bin
 
-echo "zk cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
