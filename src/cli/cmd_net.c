@@ -1,5 +1,6 @@
 /* veil node / veil run / veil demo: decentralized inference from the shell. */
 #include "cli.h"
+#include "net_critical.h"
 #include "net_security.h"
 #include "net_verify.h"
 
@@ -305,6 +306,7 @@ static int generate_remote(cli_args *a, const char *const *nodes, int n, const v
     char mpath[4096], zpath[4096];
     veil_orch_opts po;
     veil_gen_opts go;
+    if (net_critical_mode(a)) return net_critical_generate(a, nodes, n, t, table); /* --int, critical */
     if (cli_model_paths(a, mpath, zpath) || pipeline_opts(a, &po, &go)) return CLI_USAGE;
     po.nodes = nodes;
     po.n_nodes = n;
@@ -379,6 +381,7 @@ static const cli_opt run_opts[] = {
     SECURITY_OPTS,
     NET_SECURITY_OPTS,
     NET_VERIFY_OPTS,
+    NET_CRITICAL_OPTS,
     SVE_OPTS,
     CLI_DP_OPTS,
     {0},
@@ -432,12 +435,16 @@ static const cli_opt demo_opts[] = {
     NET_SECURITY_OPTS,
     NET_VERIFY_OPTS,
     NET_DEMO_ADVERSARY_OPTS,
+    NET_CRITICAL_OPTS,
     SVE_OPTS,
     CLI_DP_OPTS,
     {0},
 };
 
 /* Start `veil node` on a free loopback port; returns its pid, port in *port. */
+/* --int / --security critical: the nodes load the checkpoint from here. */
+static char demo_models[4096];
+
 static pid_t spawn_node(int i, const char *dir, const char *cap, int verbose, const char *adversary, net_demo *d,
                         int *port)
 {
@@ -455,6 +462,7 @@ static pid_t spawn_node(int i, const char *dir, const char *cap, int verbose, co
                           "--threads", threads, "--capacity", (char *)cap};
         int k = 12 + net_demo_node_args(d, i, argv + 12); /* transport: TLS, TEE or --insecure */
         if (adversary) argv[k++] = "--adversary", argv[k++] = (char *)adversary;
+        if (demo_models[0]) argv[k++] = "--models", argv[k++] = demo_models;
         argv[k] = NULL;
         execv("/proc/self/exe", argv);
         _exit(127);
@@ -509,6 +517,7 @@ static int run_demo(cli_args *a)
     }
     char dir[] = "/tmp/veil-demo-XXXXXX";
     if (!mkdtemp(dir)) return cli_fail("cannot create a temporary directory: %s", strerror(errno));
+    net_critical_models_dir(a, demo_models, sizeof demo_models);
     signal(SIGPIPE, SIG_IGN);
     pid_t pids[32];
     int killed[32] = {0}, ports[32], started = 0;

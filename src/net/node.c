@@ -3,6 +3,7 @@
  * a session's own lock serialises its forwards; a connection's wlock
  * serialises frames written to it from several threads (its own reader and
  * the threads that deliver RESULTs of sessions it owns). */
+#include "veil/critical.h"
 #include "veil/node.h"
 #include "veil/tee.h"
 
@@ -591,6 +592,33 @@ static int on_forward(conn *c, veil_frame *f)
     return rc;
 }
 
+/* ---- critical inference (veil/critical.h) --------------------------------- */
+
+/* ZK_FORWARD: layers of a checkpoint from --models over a whole prefix, with
+ * a proof when asked. A refusal is an ERROR frame; the connection stays. */
+static int on_zk_forward(conn *c, const veil_frame *f)
+{
+    veil_node *n = c->node;
+    uint8_t sha[32], *out = NULL;
+    size_t len = 0;
+    double t0 = veil_now();
+    int rc = veil_crit_payload_model(f->payload, f->h.length, sha);
+    local_model *lm = n->models;
+    while (!rc && lm && memcmp(lm->m->sha256, sha, 32)) lm = lm->next;
+    if (!rc && !lm) rc = veil_fail(VEIL_EINVAL, "ZK_FORWARD: that checkpoint is not in this node's --models");
+    if (!rc) rc = veil_crit_serve(lm->m, n->o.adversary, f->payload, f->h.length, &out, &len);
+    if (rc) {
+        nlog(n, "ZK_FORWARD from %s refused: %s", c->peer, veil_last_error());
+        send_error(c, 0, rc, veil_last_error());
+        return 1;
+    }
+    stat_add(n, &n->st.compute_ns, (uint64_t)((veil_now() - t0) * 1e9));
+    nlog(n, "ZK_FORWARD from %s: %zu result bytes in %.2f s", c->peer, len, veil_now() - t0);
+    rc = send_frame(c, VEIL_MSG_ZK_RESULT, 0, out, len);
+    free(out);
+    return rc;
+}
+
 /* ---- connection thread ----------------------------------------------------- */
 
 static int on_hello(conn *c, const veil_frame *f)
@@ -649,6 +677,7 @@ static int dispatch(conn *c, veil_frame *f)
     case VEIL_MSG_CLOSE: return client ? on_close(c, f) : veil_fail(VEIL_EPROTO, "CLOSE from a peer");
     case VEIL_MSG_RELEASE: return client ? on_release(c, f) : veil_fail(VEIL_EPROTO, "RELEASE from a peer");
     case VEIL_MSG_STATS_REQ: return on_small(c, f);
+    case VEIL_MSG_ZK_FORWARD: return client ? on_zk_forward(c, f) : veil_fail(VEIL_EPROTO, "ZK_FORWARD from a peer");
     default: return veil_fail(VEIL_EPROTO, "unexpected %s frame", veil_msg_name(f->h.type));
     }
 }
@@ -911,6 +940,7 @@ void veil_node_stop(veil_node *n)
     pthread_mutex_unlock(&n->lock);
     for (local_model *lm = n->models, *nx; lm; lm = nx) {
         nx = lm->next;
+        veil_crit_forget(lm->m);
         veil_model_close(lm->m);
         free(lm);
     }

@@ -1,0 +1,101 @@
+/* veil critical: the integer forward pass over the network, with a zkDPS
+ * proof of every shard step verified by the client (`veil run --int`,
+ * `veil run --security critical`, and the same for `veil demo`).
+ *
+ * Why a pipeline of its own. The layer prover (veil/zk_layer.h) proves one
+ * prefill pass from position 0; decode steps against a committed KV cache
+ * are not provable yet. So a critical step is stateless on the node: the
+ * client keeps every Q16 hidden state that entered the first shard
+ * (positions 0..N-1, N = pos + T) and, per shard in chain order, sends all N
+ * rows in a ZK_FORWARD frame; the node re-runs its layers over the whole
+ * prefix (veil_qshard_forward_batch is bit-identical to step-by-step decode,
+ * so the last T rows are exactly what a KV-cached decode would give), proves
+ * them with veil_zk_prove_shard and answers ZK_RESULT (all N output rows and
+ * the proof). The client checks, before it uses a single row:
+ *   - the proof verifies against the public registry (veil_zk_commit_model
+ *     or `veil zk commit-model`), for the layers it asked for, N tokens and
+ *     the fresh random nonce of this request (no replayed proof passes);
+ *   - the proof's input commitment is the client's own commitment to the
+ *     rows it sent, its output commitment the client's commitment to the
+ *     rows it received (session key known to client and nodes only).
+ * A failed, malformed or missing proof flags the node (`node NAME flagged:
+ * REASON` on stderr, a FLAG event in the ledger when one is given); the
+ * shard is re-run on the next unflagged node (every node holds the
+ * checkpoint in its --models directory: the verifier never needs the
+ * weights, the nodes do). A node that is down is skipped without a flag.
+ * Every step re-proves the prefix, so the cost grows with N (T^2 attention
+ * inside each proof): see docs/BENCHMARKS.md "zkDPS inference proofs".
+ *
+ * `--int` without proofs uses the same frames with the prove flag clear.
+ * The text equals `veil generate --int` with the same arguments. */
+#ifndef VEIL_CRITICAL_H
+#define VEIL_CRITICAL_H
+
+#include "veil/adversary.h"
+#include "veil/generate.h"
+#include "veil/ledger.h"
+#include "veil/protocol.h"
+#include "veil/zk_layer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ZK_FORWARD payload (docs/PROTOCOL.md): sha256[32] first last T flags
+ * key[32] nonce[32] then T x dim int32 (all u32/int32 little-endian). */
+#define VEIL_CRIT_FWD_HDR 112
+#define VEIL_CRIT_PROVE 1u /* flags bit 0: attach a proof */
+
+/* ---- node side (called by src/net/node.c for ZK_FORWARD frames) ---------- */
+
+/* The checkpoint hash a ZK_FORWARD payload names (to find it in --models). */
+int veil_crit_payload_model(const uint8_t *p, size_t n, uint8_t sha[32]);
+/* Serve one ZK_FORWARD payload with checkpoint m: *out (malloc'ed) is the
+ * ZK_RESULT payload. adv (may be NULL) makes the node dishonest for tests:
+ * wrong-model computes with one weight of the shard altered, stale replays
+ * its previous answer, every other mode alters one output activation. */
+int veil_crit_serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t *p, size_t n,
+                    uint8_t **out, size_t *out_len);
+/* Drop the node's cached quantized copy of m (at node stop). */
+void veil_crit_forget(const veil_model *m);
+
+/* ---- client side ---------------------------------------------------------- */
+
+typedef struct {
+    const char *const *nodes; /* "HOST:PORT" each */
+    int n_nodes;
+    const veil_transport *transport; /* default plain */
+    int timeout_ms;                  /* per reply, default 600000 (proofs are slow) */
+    int prove;                       /* 1 = critical (proofs), 0 = --int only */
+    const veil_zk_registry *registry; /* prove: NULL = commit the model here */
+    veil_ledger *ledger;             /* NULL = no reputation record */
+    int quiet;                       /* no progress lines on stderr */
+    const char *name;                /* client name in HELLO */
+} veil_crit_opts;
+
+typedef struct {
+    int steps;              /* forward calls served */
+    int proofs;             /* proofs verified */
+    int flags;              /* nodes flagged */
+    int reruns;             /* shard steps re-run on another node */
+    uint64_t proof_bytes;   /* proof bytes received (accepted ones) */
+    uint64_t bytes_sent, bytes_received;
+    double verify_s;        /* client time spent verifying */
+} veil_crit_stats;
+
+typedef struct veil_crit veil_crit;
+
+/* Connect to the nodes (ledger-flagged ones are skipped) and cut the layers
+ * into min(nodes, layers) shards by advertised capacity. m must outlive c. */
+int veil_crit_new(const veil_model *m, const veil_crit_opts *o, veil_crit **out);
+veil_backend veil_crit_backend(veil_crit *c);
+void veil_crit_get_stats(const veil_crit *c, veil_crit_stats *out);
+/* Layer range and current node name of shard s (s < veil_crit_n_shards). */
+int veil_crit_n_shards(const veil_crit *c);
+void veil_crit_shard(const veil_crit *c, int s, int *first, int *last, const char **node);
+void veil_crit_free(veil_crit *c); /* wipes the session key */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,193 @@
+/* Node side of critical inference (veil/critical.h): one ZK_FORWARD payload
+ * in, one ZK_RESULT payload out. Stateless per request (the prefix is
+ * re-run and re-proven every step), so any node holding the checkpoint can
+ * serve any shard and a re-run elsewhere needs no replay. */
+#include "veil/critical.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per checkpoint: its quantized copy (built once), the dishonest copy with
+ * altered weights (built on first use), and the last answer (for stale). */
+typedef struct qcache {
+    struct qcache *next;
+    const veil_model *m;
+    veil_qmodel *q, *bad;
+    uint8_t *last;
+    size_t last_len;
+} qcache;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static qcache *cache;
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* One weight per layer moved by one Q16 unit: the smallest change a
+ * dishonest node could make, which the weight commitments must still catch. */
+static int alter_weights(const veil_model *m, veil_qmodel **out)
+{
+    int rc = veil_qmodel_new(m, out);
+    for (int l = 0; !rc && l < m->cfg.n_layers; l++) ((int32_t *)(*out)->layers[l].wq)[0] += 1;
+    return rc;
+}
+
+static qcache *cache_get_locked(const veil_model *m, int bad)
+{
+    qcache *e = cache;
+    while (e && e->m != m) e = e->next;
+    if (!e) {
+        if (!(e = calloc(1, sizeof *e))) return NULL;
+        e->m = m;
+        e->next = cache;
+        cache = e;
+    }
+    if (!e->q && veil_qmodel_new(m, &e->q)) return NULL;
+    if (bad && !e->bad && alter_weights(m, &e->bad)) return NULL;
+    return e;
+}
+
+void veil_crit_forget(const veil_model *m)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (qcache **pp = &cache; *pp; pp = &(*pp)->next) {
+        qcache *e = *pp;
+        if (e->m != m) continue;
+        *pp = e->next;
+        veil_qmodel_free(e->q);
+        veil_qmodel_free(e->bad);
+        free(e->last);
+        free(e);
+        break;
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+int veil_crit_payload_model(const uint8_t *p, size_t n, uint8_t sha[32])
+{
+    if (!p || n < VEIL_CRIT_FWD_HDR) return veil_fail(VEIL_EPROTO, "ZK_FORWARD: short payload (%zu bytes)", n);
+    memcpy(sha, p, 32);
+    return 0;
+}
+
+typedef struct {
+    int first, last, T, prove;
+    const uint8_t *key, *nonce;
+    int32_t *x; /* T x dim, copied out of the payload */
+} fwd_req;
+
+/* Every field of an untrusted ZK_FORWARD checked against the checkpoint. */
+static int parse_req(const veil_config *c, const uint8_t *p, size_t n, fwd_req *r)
+{
+    if (n < VEIL_CRIT_FWD_HDR) return veil_fail(VEIL_EPROTO, "ZK_FORWARD: short payload");
+    uint32_t first = get32(p + 32), last = get32(p + 36), T = get32(p + 40), flags = get32(p + 44);
+    if (first >= last || last > (uint32_t)c->n_layers)
+        return veil_fail(VEIL_EPROTO, "ZK_FORWARD: layers %u:%u outside 0:%d", first, last, c->n_layers);
+    if (T < 1 || T > VEIL_ZK_MAX_T || T > (uint32_t)c->seq_len)
+        return veil_fail(VEIL_EPROTO, "ZK_FORWARD: %u tokens (1..%d)", T,
+                         c->seq_len < VEIL_ZK_MAX_T ? c->seq_len : VEIL_ZK_MAX_T);
+    if (flags & ~VEIL_CRIT_PROVE) return veil_fail(VEIL_EPROTO, "ZK_FORWARD: unknown flags 0x%x", flags);
+    size_t rows = (size_t)T * (size_t)c->dim;
+    if (n != VEIL_CRIT_FWD_HDR + 4 * rows)
+        return veil_fail(VEIL_EPROTO, "ZK_FORWARD: %zu bytes, want %zu", n, VEIL_CRIT_FWD_HDR + 4 * rows);
+    *r = (fwd_req){(int)first, (int)last, (int)T, (int)(flags & VEIL_CRIT_PROVE), p + 48, p + 80, NULL};
+    if (!(r->x = malloc(4 * rows))) return veil_fail(VEIL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < rows; i++) r->x[i] = (int32_t)get32(p + VEIL_CRIT_FWD_HDR + 4 * i);
+    return 0;
+}
+
+/* Layers [first, last) over positions 0..T-1, in place, without a proof. */
+static int run_plain(const veil_qmodel *q, const fwd_req *r)
+{
+    veil_qshard *sh;
+    int rc = veil_qmodel_shard(q, r->first, r->last, r->T, &sh);
+    if (rc) return rc;
+    rc = veil_qshard_forward_batch(sh, 0, r->T, r->x);
+    veil_qshard_free(sh);
+    return rc;
+}
+
+static int encode_reply(const veil_config *c, const fwd_req *r, const int32_t *y,
+                        const veil_zk_shard_proof *pf, uint8_t **out, size_t *len)
+{
+    uint8_t *pb = NULL;
+    size_t pl = 0, rows = (size_t)r->T * (size_t)c->dim;
+    int rc = pf ? veil_zk_shard_proof_write(pf, &pb, &pl) : 0;
+    if (rc) return rc;
+    *len = 12 + 4 * rows + pl;
+    if (pl > UINT32_MAX || !(*out = malloc(*len))) {
+        free(pb);
+        return veil_fail(VEIL_ENOMEM, "out of memory");
+    }
+    put32(*out, (uint32_t)r->T);
+    put32(*out + 4, (uint32_t)c->dim);
+    for (size_t i = 0; i < rows; i++) put32(*out + 8 + 4 * i, (uint32_t)y[i]);
+    put32(*out + 8 + 4 * rows, (uint32_t)pl);
+    if (pl) memcpy(*out + 12 + 4 * rows, pb, pl);
+    free(pb);
+    return 0;
+}
+
+/* The computation proper: honest, or one of the dishonest variants. */
+static int compute(const veil_model *m, const qcache *e, const veil_adv_mode *adv, fwd_req *r,
+                   uint8_t **out, size_t *len)
+{
+    const veil_qmodel *q = adv && adv->kind == VEIL_ADV_WRONG_MODEL ? e->bad : e->q;
+    int tamper_out = adv && adv->kind != VEIL_ADV_HONEST && adv->kind != VEIL_ADV_WRONG_MODEL &&
+                     adv->kind != VEIL_ADV_STALE;
+    veil_zk_shard_proof pf = {0};
+    size_t rows = (size_t)r->T * (size_t)m->cfg.dim;
+    int32_t *y = malloc(4 * rows);
+    int rc = y ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
+    if (!rc && r->prove)
+        rc = veil_zk_prove_shard(m, q, r->first, r->last, r->T, r->x, r->key, r->nonce, &pf, y);
+    else if (!rc) {
+        rc = run_plain(q, r);
+        if (!rc) memcpy(y, r->x, 4 * rows);
+    }
+    if (!rc && tamper_out) y[rows - 1] += 1; /* one activation of the row the client uses */
+    if (!rc) rc = encode_reply(&m->cfg, r, y, r->prove ? &pf : NULL, out, len);
+    veil_zk_shard_proof_free(&pf);
+    free(y);
+    return rc;
+}
+
+int veil_crit_serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t *p, size_t n,
+                    uint8_t **out, size_t *out_len)
+{
+    fwd_req r = {0};
+    int rc = parse_req(&m->cfg, p, n, &r);
+    if (rc) return rc;
+    pthread_mutex_lock(&cache_lock);
+    qcache *e = cache_get_locked(m, adv && adv->kind == VEIL_ADV_WRONG_MODEL);
+    int stale = e && adv && adv->kind == VEIL_ADV_STALE && e->last;
+    if (stale && (*out = malloc(e->last_len))) { /* replay the previous answer and proof */
+        memcpy(*out, e->last, e->last_len);
+        *out_len = e->last_len;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (!e) rc = veil_fail(VEIL_ENOMEM, "cannot quantize the checkpoint");
+    else if (stale) rc = *out ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
+    else rc = compute(m, e, adv, &r, out, out_len);
+    free(r.x);
+    if (!rc && !stale && adv && adv->kind == VEIL_ADV_STALE) {
+        pthread_mutex_lock(&cache_lock);
+        uint8_t *copy = malloc(*out_len);
+        if (copy) {
+            memcpy(copy, *out, *out_len);
+            free(e->last);
+            e->last = copy;
+            e->last_len = *out_len;
+        }
+        pthread_mutex_unlock(&cache_lock);
+    }
+    return rc;
+}

@@ -1,0 +1,397 @@
+/* Client side of critical inference (veil/critical.h): the integer layers
+ * run on nodes, every shard step comes back with a zkDPS proof, and nothing
+ * is used before its proof verified. */
+#include "veil/critical.h"
+#include "veil/orchestrator.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char addr[300];
+    char name[VEIL_PROTO_STR_MAX + 1];
+    double cap;
+    veil_stream s;
+    int up, dead, flagged;
+} cnode;
+
+struct veil_crit {
+    const veil_model *m;
+    veil_crit_opts o;
+    veil_zk_registry own_reg;
+    const veil_zk_registry *reg;
+    cnode *nodes;
+    int n, n_shards;
+    int bounds[VEIL_MAX_LAYERS + 1];
+    int shard_node[VEIL_MAX_LAYERS];
+    uint8_t key[VEIL_ZK_KEY_BYTES]; /* derives the boundary blindings */
+    int32_t *prefix;                /* Q16 rows that entered shard 0 */
+    int n_prefix, max_T;
+    veil_crit_stats st;
+};
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+static int send_counted(veil_crit *c, cnode *nd, int type, const void *p, size_t len)
+{
+    c->st.bytes_sent += VEIL_FRAME_HDR + len;
+    return veil_frame_write(&nd->s, type, 0, p, len);
+}
+
+/* The next frame, which must be `want`; an ERROR frame becomes rc with
+ * *refused set (the node answered, but without a result). */
+static int recv_counted(veil_crit *c, cnode *nd, int want, veil_frame *f, int *refused)
+{
+    int rc = veil_frame_read(&nd->s, VEIL_DEFAULT_MAX_FRAME, f);
+    if (rc) return rc;
+    c->st.bytes_received += VEIL_FRAME_HDR + f->h.length;
+    if (f->h.type == want) return 0;
+    veil_msg_error e;
+    if (f->h.type == VEIL_MSG_ERROR && !veil_msg_error_decode(f->payload, f->h.length, &e)) {
+        rc = veil_fail(VEIL_EPROTO, "no result, node error: %s", e.message);
+        if (refused) *refused = 1;
+    }
+    else rc = veil_fail(VEIL_EPROTO, "expected %s, got %s", veil_msg_name(want), veil_msg_name(f->h.type));
+    veil_frame_free(f);
+    return rc;
+}
+
+static int dial(veil_crit *c, cnode *nd)
+{
+    char host[256];
+    int port;
+    uint8_t buf[VEIL_MSG_MAX_SMALL];
+    veil_frame f;
+    veil_msg_caps caps;
+    const veil_transport *t = c->o.transport ? c->o.transport : veil_transport_plain();
+    int rc = veil_parse_hostport(nd->addr, host, sizeof host, &port);
+    if (!rc) rc = veil_dial(t, host, port, c->o.timeout_ms, &nd->s);
+    if (rc) return rc;
+    veil_msg_hello h = {VEIL_ROLE_CLIENT, ""};
+    snprintf(h.name, sizeof h.name, "%s", c->o.name ? c->o.name : "veil-critical");
+    rc = send_counted(c, nd, VEIL_MSG_HELLO, buf, veil_msg_hello_encode(&h, buf));
+    if (!rc) rc = recv_counted(c, nd, VEIL_MSG_CAPS, &f, NULL);
+    if (!rc) {
+        rc = veil_msg_caps_decode(f.payload, f.h.length, &caps);
+        veil_frame_free(&f);
+    }
+    if (rc) {
+        veil_stream_close(&nd->s);
+        return rc;
+    }
+    snprintf(nd->name, sizeof nd->name, "%.255s", caps.name[0] ? caps.name : nd->addr);
+    nd->cap = caps.capacity_milli ? caps.capacity_milli / 1000.0 : 1.0;
+    nd->up = 1;
+    return 0;
+}
+
+static void node_down(veil_crit *c, cnode *nd, const char *why)
+{
+    if (!c->o.quiet) fprintf(stderr, "veil critical: node %s unreachable: %s\n", nd->name, why);
+    if (nd->up) veil_stream_close(&nd->s);
+    nd->up = 0;
+    nd->dead = 1;
+}
+
+/* A failed or missing proof: never scheduled again in this run, and a FLAG
+ * event in the reputation ledger. */
+static void flag(veil_crit *c, cnode *nd, int s, int pos, const char *why)
+{
+    fprintf(stderr, "node %s flagged: %s (layers %d:%d, position %d)\n", nd->name, why, c->bounds[s],
+            c->bounds[s + 1], pos);
+    if (c->o.ledger)
+        veil_ledger_record(c->o.ledger, nd->name, VEIL_EV_FLAG, c->bounds[s], c->bounds[s + 1], pos, why);
+    if (nd->up) veil_stream_close(&nd->s); /* it may still be busy: drop it */
+    nd->up = 0;
+    nd->flagged = 1;
+    c->st.flags++;
+}
+
+/* The next usable node after shard s's current one (any node holds the
+ * checkpoint, so any can serve any shard); -1 when none is left. */
+static int next_node(veil_crit *c, int s)
+{
+    for (int k = 1; k <= c->n; k++) {
+        int i = (c->shard_node[s] + k) % c->n;
+        cnode *nd = &c->nodes[i];
+        if (nd->flagged || nd->dead) continue;
+        if (nd->up || !dial(c, nd)) return i;
+        node_down(c, nd, veil_last_error());
+    }
+    return -1;
+}
+
+/* ---- one shard step ---------------------------------------------------------- */
+
+typedef struct {
+    int s, pos, N;
+    const int32_t *x_in;
+    uint8_t nonce[VEIL_ZK_NONCE_BYTES];
+    uint8_t *in_cm; /* client's commitment to x_in (NULL until needed) */
+    size_t in_len;
+} step;
+
+static int ask(veil_crit *c, cnode *nd, const step *st, veil_frame *reply, int *refused)
+{
+    const veil_config *cfg = &c->m->cfg;
+    size_t rows = (size_t)st->N * (size_t)cfg->dim, len = VEIL_CRIT_FWD_HDR + 4 * rows;
+    uint8_t *p = malloc(len);
+    if (!p) return veil_fail(VEIL_ENOMEM, "out of memory");
+    memcpy(p, c->m->sha256, 32);
+    put32(p + 32, (uint32_t)c->bounds[st->s]);
+    put32(p + 36, (uint32_t)c->bounds[st->s + 1]);
+    put32(p + 40, (uint32_t)st->N);
+    put32(p + 44, c->o.prove ? VEIL_CRIT_PROVE : 0);
+    memcpy(p + 48, c->key, VEIL_ZK_KEY_BYTES);
+    memcpy(p + 80, st->nonce, VEIL_ZK_NONCE_BYTES);
+    for (size_t i = 0; i < rows; i++) put32(p + VEIL_CRIT_FWD_HDR + 4 * i, (uint32_t)st->x_in[i]);
+    int rc = send_counted(c, nd, VEIL_MSG_ZK_FORWARD, p, len);
+    veil_wipe(p + 48, VEIL_ZK_KEY_BYTES);
+    free(p);
+    return rc ? rc : recv_counted(c, nd, VEIL_MSG_ZK_RESULT, reply, refused);
+}
+
+/* Check the proof of a reply whose rows y the client will use; on success
+ * *out_cm is the client's commitment to y (the next shard's input). */
+static int check_proof(veil_crit *c, step *st, const int32_t *y, const uint8_t *pb, size_t pl,
+                       uint8_t **out_cm, size_t *out_len)
+{
+    const veil_config *cfg = &c->m->cfg;
+    int first = c->bounds[st->s], last = c->bounds[st->s + 1], rc;
+    veil_zk_shard_proof pf = {0};
+    double t0 = veil_now();
+    if (!pl) return veil_fail(VEIL_EVERIFY, "no proof attached");
+    if ((rc = veil_zk_shard_proof_read(pb, pl, &pf))) return veil_fail(rc, "malformed proof: %s", veil_last_error());
+    if (pf.first != first || pf.last != last || pf.T != st->N)
+        rc = veil_fail(VEIL_EVERIFY, "proof is for layers %d:%d over %d tokens, not %d:%d over %d", pf.first,
+                       pf.last, pf.T, first, last, st->N);
+    if (!rc && !st->in_cm) rc = veil_zk_boundary_commit(cfg, st->N, st->x_in, c->key, first, &st->in_cm, &st->in_len);
+    if (!rc && veil_zk_shard_input_is(&pf, st->in_cm, st->in_len))
+        rc = veil_fail(VEIL_EVERIFY, "proof input is not the hidden state sent");
+    if (!rc) rc = veil_zk_boundary_commit(cfg, st->N, y, c->key, last, out_cm, out_len);
+    if (!rc && veil_zk_shard_output_is(&pf, *out_cm, *out_len))
+        rc = veil_fail(VEIL_EVERIFY, "proof output is not the hidden state returned");
+    if (!rc && (rc = veil_zk_verify_shard(c->reg, &pf, st->nonce)))
+        rc = veil_fail(rc, "proof rejected: %s", veil_last_error());
+    if (!rc) {
+        c->st.proofs++;
+        c->st.proof_bytes += pl;
+    }
+    c->st.verify_s += veil_now() - t0;
+    veil_zk_shard_proof_free(&pf);
+    return rc;
+}
+
+/* Parse ZK_RESULT into y (N x dim) and check its proof. */
+static int check_reply(veil_crit *c, step *st, const veil_frame *f, int32_t *y, uint8_t **out_cm,
+                       size_t *out_len)
+{
+    const uint8_t *p = f->payload;
+    size_t n = f->h.length, rows = (size_t)st->N * (size_t)c->m->cfg.dim;
+    if (n < 12 + 4 * rows || get32(p) != (uint32_t)st->N || get32(p + 4) != (uint32_t)c->m->cfg.dim)
+        return veil_fail(VEIL_EVERIFY, "result has the wrong shape");
+    size_t pl = get32(p + 8 + 4 * rows);
+    if (n != 12 + 4 * rows + pl) return veil_fail(VEIL_EVERIFY, "result length does not match its proof length");
+    for (size_t i = 0; i < rows; i++) y[i] = (int32_t)get32(p + 8 + 4 * i);
+    if (!c->o.prove) return 0;
+    return check_proof(c, st, y, p + 12 + 4 * rows, pl, out_cm, out_len);
+}
+
+/* Run shard st->s until a node returns a verified result (flagging the
+ * others); y receives the output rows, *out_cm their commitment. */
+static int run_shard(veil_crit *c, step *st, int32_t *y, uint8_t **out_cm, size_t *out_len)
+{
+    for (;;) {
+        int i = c->shard_node[st->s];
+        cnode *nd = &c->nodes[i];
+        if (nd->flagged || nd->dead || (!nd->up && dial(c, nd))) {
+            if (!nd->flagged && !nd->dead) node_down(c, nd, veil_last_error());
+            if ((i = next_node(c, st->s)) < 0)
+                return veil_fail(VEIL_EVERIFY, "no usable node left for layers %d:%d", c->bounds[st->s],
+                                 c->bounds[st->s + 1]);
+            c->shard_node[st->s] = i;
+            c->st.reruns++;
+            continue;
+        }
+        if (RAND_bytes(st->nonce, sizeof st->nonce) != 1) return veil_fail(VEIL_EIO, "no randomness");
+        veil_frame f;
+        int refused = 0, rc = ask(c, nd, st, &f, &refused);
+        if (refused) { /* no result, hence no proof */
+            flag(c, nd, st->s, st->pos, veil_last_error());
+            continue;
+        }
+        if (rc) {
+            node_down(c, nd, veil_last_error());
+            continue;
+        }
+        rc = check_reply(c, st, &f, y, out_cm, out_len);
+        veil_frame_free(&f);
+        if (!rc) {
+            if (c->o.ledger && c->o.prove) veil_ledger_credit(c->o.ledger, nd->name, 1);
+            return 0;
+        }
+        free(*out_cm);
+        *out_cm = NULL;
+        flag(c, nd, st->s, st->pos, veil_last_error());
+    }
+}
+
+/* ---- the backend --------------------------------------------------------------- */
+
+static int crit_forward(void *ctx, int pos, int T, float *x)
+{
+    veil_crit *c = ctx;
+    int dim = c->m->cfg.dim, N = pos + T, rc = 0;
+    if (pos != c->n_prefix || T < 1 || N > c->max_T)
+        return veil_fail(VEIL_ERANGE, "critical: positions %d..%d (prefix %d, at most %d tokens)", pos, N - 1,
+                         c->n_prefix, c->max_T);
+    if ((rc = veil_q_quantize(x, c->prefix + (size_t)pos * dim, (size_t)T * dim, INT32_MAX))) return rc;
+    size_t rows = (size_t)N * dim;
+    int32_t *cur = malloc(4 * rows), *y = malloc(4 * rows);
+    step st = {.pos = pos, .N = N, .x_in = cur};
+    if (!cur || !y) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+    else memcpy(cur, c->prefix, 4 * rows);
+    for (int s = 0; !rc && s < c->n_shards; s++) {
+        uint8_t *out_cm = NULL;
+        size_t out_len = 0;
+        st.s = s;
+        rc = run_shard(c, &st, y, &out_cm, &out_len);
+        free(st.in_cm);
+        st.in_cm = out_cm; /* the output commitment is the next shard's input commitment */
+        st.in_len = out_len;
+        memcpy(cur, y, 4 * rows);
+    }
+    free(st.in_cm);
+    if (!rc) {
+        veil_q_dequantize(cur + (size_t)pos * dim, x, (size_t)T * dim);
+        c->n_prefix = N;
+        c->st.steps++;
+    }
+    free(cur);
+    free(y);
+    return rc;
+}
+
+veil_backend veil_crit_backend(veil_crit *c) { return (veil_backend){.ctx = c, .forward = crit_forward}; }
+
+/* ---- setup ---------------------------------------------------------------------- */
+
+static void commit_progress(void *ctx, int done, int total)
+{
+    (void)ctx;
+    fprintf(stderr, "\rveil critical: committing layer weights %d/%d", done, total);
+    if (done == total) fputc('\n', stderr);
+}
+
+static int setup_registry(veil_crit *c)
+{
+    if (!c->o.prove) return 0;
+    if (c->o.registry) {
+        c->reg = c->o.registry;
+        if (memcmp(c->reg->model_sha256, c->m->sha256, 32) || c->reg->n_layers != c->m->cfg.n_layers)
+            return veil_fail(VEIL_EINVAL, "the commitments are for another checkpoint");
+        return 0;
+    }
+    veil_qmodel *q;
+    int rc = veil_qmodel_new(c->m, &q);
+    if (!rc) rc = veil_zk_commit_model(c->m, q, &c->own_reg, c->o.quiet ? NULL : commit_progress, NULL);
+    veil_qmodel_free(q);
+    if (!rc) c->reg = &c->own_reg;
+    return rc;
+}
+
+/* Dial every node (ledger-flagged ones are skipped) and cut the layers over
+ * the first min(nodes, layers) usable ones by capacity. */
+static int schedule(veil_crit *c)
+{
+    int order[64], P = 0, L = c->m->cfg.n_layers, counts[64];
+    double cap[64];
+    for (int i = 0; i < c->n; i++) {
+        cnode *nd = &c->nodes[i];
+        snprintf(nd->addr, sizeof nd->addr, "%s", c->o.nodes[i]);
+        snprintf(nd->name, sizeof nd->name, "%.255s", nd->addr);
+        if (dial(c, nd)) {
+            node_down(c, nd, veil_last_error());
+            continue;
+        }
+        veil_node_rep rep;
+        if (c->o.ledger && !veil_ledger_get(c->o.ledger, nd->name, &rep) && rep.flagged) {
+            if (!c->o.quiet) fprintf(stderr, "veil critical: node %s skipped: flagged in the ledger\n", nd->name);
+            nd->flagged = 1;
+            veil_stream_close(&nd->s);
+            nd->up = 0;
+            continue;
+        }
+        if (P < L && P < 64) cap[P] = nd->cap, order[P++] = i;
+    }
+    if (!P) return veil_fail(VEIL_EIO, "no usable node");
+    int rc = veil_partition(L, cap, P, counts);
+    if (rc) return rc;
+    c->n_shards = P;
+    c->bounds[0] = 0;
+    for (int s = 0; s < P; s++) {
+        c->bounds[s + 1] = c->bounds[s] + counts[s];
+        c->shard_node[s] = order[s];
+    }
+    return 0;
+}
+
+int veil_crit_new(const veil_model *m, const veil_crit_opts *o, veil_crit **out)
+{
+    if (!o->n_nodes || o->n_nodes > 64) return veil_fail(VEIL_EINVAL, "critical: 1 to 64 nodes");
+    veil_crit *c = calloc(1, sizeof *c);
+    if (!c) return veil_fail(VEIL_ENOMEM, "out of memory");
+    c->m = m;
+    c->o = *o;
+    if (!c->o.timeout_ms) c->o.timeout_ms = 600000;
+    c->n = o->n_nodes;
+    c->max_T = m->cfg.seq_len < VEIL_ZK_MAX_T ? m->cfg.seq_len : VEIL_ZK_MAX_T;
+    c->nodes = calloc((size_t)c->n, sizeof *c->nodes);
+    c->prefix = malloc(sizeof(int32_t) * (size_t)c->max_T * m->cfg.dim);
+    int rc = c->nodes && c->prefix ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
+    if (!rc && RAND_bytes(c->key, sizeof c->key) != 1) rc = veil_fail(VEIL_EIO, "no randomness");
+    if (!rc) rc = setup_registry(c);
+    if (!rc) rc = schedule(c);
+    if (rc) {
+        veil_crit_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void veil_crit_get_stats(const veil_crit *c, veil_crit_stats *out) { *out = c->st; }
+
+int veil_crit_n_shards(const veil_crit *c) { return c->n_shards; }
+
+void veil_crit_shard(const veil_crit *c, int s, int *first, int *last, const char **node)
+{
+    *first = c->bounds[s];
+    *last = c->bounds[s + 1];
+    *node = c->nodes[c->shard_node[s]].name;
+}
+
+void veil_crit_free(veil_crit *c)
+{
+    if (!c) return;
+    for (int i = 0; c->nodes && i < c->n; i++)
+        if (c->nodes[i].up) veil_stream_close(&c->nodes[i].s);
+    if (c->reg == &c->own_reg) veil_zk_registry_free(&c->own_reg);
+    if (c->prefix) veil_wipe(c->prefix, sizeof(int32_t) * (size_t)c->max_T * c->m->cfg.dim);
+    veil_wipe(c->key, sizeof c->key);
+    free(c->prefix);
+    free(c->nodes);
+    free(c);
+}
