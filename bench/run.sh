@@ -6,18 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
 models=${VEIL_MODEL_DIR:-../shared/models}
-doc=docs/BENCHMARKS.md
+. bench/lib.sh
 filter=${1:-}
 
-# replace_section HEADING FILE: put FILE's content under "## HEADING"
-replace_section() {
-  awk -v head="## $1" -v body="$2" '
-    $0 == head { print; print ""; while ((getline line < body) > 0) print line; print ""; skip = 1; next }
-    skip && /^## / { skip = 0 }
-    !skip { print }' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
-}
-
-machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+machine="$(bench_machine), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
 stamp=$(date -u +%Y-%m-%d)
 
 run_engine() {

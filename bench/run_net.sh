@@ -7,9 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
 models=${VEIL_MODEL_DIR:-../shared/models}
-doc=docs/BENCHMARKS.md
+. bench/lib.sh
 out=$(mktemp)
-machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+machine=$(bench_machine)
 load=$(cut -d' ' -f1 /proc/loadavg)
 {
   echo "Measured $(date -u +%Y-%m-%d) on $machine (load average $load when started: the"
@@ -47,8 +47,5 @@ load=$(cut -d' ' -f1 /proc/loadavg)
     echo "Namespace run skipped: $(tail -1 "$out.netns")"
   fi
 } >"$out"
-awk -v head="## Decentralized pipeline" -v body="$out" '
-  $0 == head { print; print ""; while ((getline line < body) > 0) print line; print ""; skip = 1; next }
-  skip && /^## / { skip = 0 }
-  !skip { print }' "$doc" >"$doc.tmp" && mv "$doc.tmp" "$doc"
+replace_section "Decentralized pipeline" "$out"
 rm -f "$out" "$out.netns"

@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
-doc=docs/BENCHMARKS.md
+. bench/lib.sh
 out=$(mktemp)
-machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+machine=$(bench_machine)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo "Measured $(date -u +%Y-%m-%d) on $machine (load average $load: a shared"
@@ -22,9 +22,6 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo
   "$build/bench_tee" 50 128
 } > "$out"
-awk -v head="## TLS and attestation overhead" -v body="$out" '
-  $0 == head { print; print ""; while ((getline line < body) > 0) print line; print ""; skip = 1; next }
-  skip && /^## / { skip = 0 }
-  !skip { print }' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
+replace_section "TLS and attestation overhead" "$out"
 rm -f "$out"
 echo "updated $doc (TLS and attestation overhead)"

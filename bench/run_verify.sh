@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
 models=${VEIL_MODEL_DIR:-../shared/models}
-doc=docs/BENCHMARKS.md
+. bench/lib.sh
 out=$(mktemp)
 {
   echo "Measured $(date -u +%Y-%m-%d) with \`$build/bench_verify $models\` (\`bench/run.sh verify\`);"
@@ -14,8 +14,5 @@ out=$(mktemp)
   echo
   "$build/bench_verify" "$models"
 } > "$out"
-awk -v head="## Consensus verification cost" -v body="$out" '
-  $0 == head { print; print ""; while ((getline line < body) > 0) print line; print ""; skip = 1; next }
-  skip && /^## / { skip = 0 }
-  !skip { print }' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
+replace_section "Consensus verification cost" "$out"
 rm -f "$out"
