@@ -128,8 +128,8 @@ measure_eps() {
     for e in $EPS_GRID; do
       echo "report: stories260K K=$k gauss eps=$e clip=$c" >&2
       attack "$s" "$z" "$k" --method nearest,logit-lens,vocab-match,linear --dp-eps "$e" \
-        --dp-clip "$c" --seed 7
-      ppl "$s" "$z" "$k" --dp-eps "$e" --dp-clip "$c" --seed 7
+        --dp-clip "$c" --dp-seed 7
+      ppl "$s" "$z" "$k" --dp-eps "$e" --dp-clip "$c" --dp-seed 7
       eps_row stories260K gauss "$k" "$c" "$e" >>"$EPS.new"
     done
   done
@@ -138,8 +138,8 @@ measure_eps() {
   for e in $DX_GRID; do
     echo "report: stories260K K=1 dx eps=$e" >&2
     attack "$s" "$z" 1 --method nearest,logit-lens,vocab-match,linear --dp-eps "$e" \
-      --dp-clip "$c1" --dp-mech dx --seed 7
-    ppl "$s" "$z" 1 --dp-eps "$e" --dp-clip "$c1" --dp-mech dx --seed 7
+      --dp-clip "$c1" --dp-mech dx --dp-seed 7
+    ppl "$s" "$z" 1 --dp-eps "$e" --dp-clip "$c1" --dp-mech dx --dp-seed 7
     eps_row stories260K dx 1 "$c1" "$e" >>"$EPS.new"
   done
   local c0
@@ -148,7 +148,7 @@ measure_eps() {
     echo "report: synthetic 15M K=0 gauss eps=$e" >&2
     TOKENS=48 attack "$SYN" "$SYN.tok" 0 --method nearest,vocab-match,linear --dp-eps "$e" \
       --train-tokens 4096 \
-      --dp-clip "$c0" --seed 7
+      --dp-clip "$c0" --dp-seed 7
     : >"$TMP/ppl"
     eps_row synth-15M gauss 0 "$c0" "$e" >>"$EPS.new"
   done
@@ -183,7 +183,7 @@ set xlabel "K: node sees states after layers 0..K-1"
 set ylabel "fraction of tokens recovered"
 set yrange [0:1.05]
 set xrange [-0.2:6.2]
-set key bottom left box
+set key below horizontal maxrows 3 box
 plot "$DEPTH" using (strcol(1) eq "stories260K" ? \$2 : 1/0):9 with linespoints lw 2 pt 7 title "stories260K best", \
      "" using (strcol(1) eq "stories260K" ? \$2 : 1/0):3 with linespoints dt 2 title "stories260K nearest", \
      "" using (strcol(1) eq "stories260K" ? \$2 : 1/0):8 with linespoints dt 3 title "stories260K linear", \
@@ -198,18 +198,19 @@ set y2label "perplexity (dashed, log)"
 set logscale y2
 set y2tics
 set ytics nomirror
-set key center left box
+set key below horizontal maxrows 3 box
 plot for [k in "$EPS_DEPTHS"] "$EPS" using (strcol(1) eq "stories260K" && strcol(2) eq "gauss" && \$3 == k+0 ? \$5 : 1/0):10 with linespoints lw 2 lc (k+1) title "recovery K=".k, \
      for [k in "$EPS_DEPTHS"] "$EPS" using (strcol(1) eq "stories260K" && strcol(2) eq "gauss" && \$3 == k+0 ? \$5 : 1/0):13 axes x1y2 with linespoints dt 2 lc (k+1) title "ppl K=".k, \
      0.01 with lines lc "red" dt 4 title "1% recovered", \
+     "$EPS" using (strcol(1) eq "stories260K" && \$3 == 0 ? \$5 : 1/0):11 with lines lc "gray" dt 3 title "most frequent token", \
      "$EPS" using (strcol(1) eq "stories260K" && \$3 == 0 ? \$5 : 1/0):12 axes x1y2 with lines lc "black" dt 3 title "ppl local"
 unset multiplot
 EOF
 }
-plot "svg size 1200,480 dynamic font 'sans,11'" "$DOCS/privacy.svg"
+plot "svg size 1200,560 dynamic font 'sans,11'" "$DOCS/privacy.svg"
 if gnuplot -e "set terminal pngcairo" 2>/dev/null; then
-  plot "pngcairo size 1200,480 font 'sans,10'" "$DOCS/privacy.png"
+  plot "pngcairo size 1200,560 font 'sans,10'" "$DOCS/privacy.png"
 else
-  plot "png size 1200,480" "$DOCS/privacy.png"
+  plot "png size 1200,560" "$DOCS/privacy.png"
 fi
 echo "report: wrote $DOCS/privacy.svg and $DOCS/privacy.png" >&2
