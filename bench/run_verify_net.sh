@@ -104,7 +104,7 @@ collude "1 of 3 replicas of shard 0 and 1 of shard 1 (nodes 0,1)" 3 6 0,1
 echo
 echo "### False positives (honest nodes only)"
 echo
-echo "| --verify | R | nodes | positions checked | flags |"
+echo "| --verify | R | nodes | positions generated (sample:P checks a fraction P of them) | flags |"
 echo "|---|---|---|---|---|"
 fp() { # mode R N
   local tot=0 fl=0
