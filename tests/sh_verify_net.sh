@@ -40,6 +40,13 @@ check same "$work/honest.txt" "$work/honest.txt"
 check [ "$(flags "$work/honest.err")" = 0 ]
 check grep -q "verification (--verify consensus): 0 node flag(s)" "$work/honest.err"
 
+# verification and failover together: a killed honest node, an adversary
+"$bin" demo --nodes 5 --replicas 2 "${args[@]}" --verify consensus --adversary lazy --kill 2@8 \
+  >"$work/kill.txt" 2>"$work/kill.err"
+check same "$work/honest.txt" "$work/kill.txt"
+check [ "$(flags "$work/kill.err")" = 1 ]
+check grep -q "1 failover(s)" "$work/kill.err"
+
 # the ledger: a flagged node is not scheduled in the next run
 demo led1 --verify consensus --ledger "$work/l.db" --adversary random --adversary-node 1
 check grep -q "^node node1 flagged" "$work/led1.err"
