@@ -56,7 +56,8 @@ typedef struct {
     double clip;    /* > 0: the client clipped rows to this L2 norm (public) */
     int bos;        /* 1: position 0 is BOS */
     int candidates; /* vocab-match family: 0 = whole vocabulary, else the
-                       top-N of the linear inverter (if trained) or nearest */
+                       union of the top-N of nearest and of the linear
+                       inverter (when trained) */
     int threads;    /* workers for the vocab-match family (0 = kernel threads) */
 } veil_attack_opts;
 

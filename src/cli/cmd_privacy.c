@@ -225,7 +225,7 @@ static const cli_opt invert_opts[] = {
     {"max-len", 0, "N", "cut documents to N tokens (default min(seq_len, 256))"},
     {"train", 0, "FILE", "public text for the linear inverter (default: rest of corpus)"},
     {"train-tokens", 0, "N", "tokens to train the linear inverter on (default 8192)"},
-    {"candidates", 0, "N", "vocab-match: only the top-N guesses of linear/nearest (0 = all)"},
+    {"candidates", 0, "N", "vocab-match: only the top-N guesses of nearest and linear (0 = all)"},
     {"threads", 0, "N", "threads (default: all cores)"},
     /* SVE (owned by the SVE module, src/privacy/sve_invert.c) */
     {"sve", 0, "paper|strong", "the node sees states under SVE keys of this variant"},

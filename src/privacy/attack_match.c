@@ -106,23 +106,30 @@ static void prepare_observation(match_ctx *c, const float *obs)
     }
 }
 
-/* Candidate tokens at position t: the whole vocabulary, or the top-N of the
- * linear inverter (when trained) or cosine nearest. */
+/* Candidate tokens at position t: the whole vocabulary, or the union of the
+ * top-N of cosine nearest and (when trained) of the linear inverter, which
+ * fail on different tokens. */
 static int candidates_at(match_ctx *c, const float *obs, int t)
 {
     veil_attacker *a = c->a;
     int n = a->o.candidates;
-    if (n <= 0 || n >= a->vocab) {
+    if (n <= 0 || 2 * n >= a->vocab) { /* the union would not fit in cand */
         for (int v = 0; v < a->vocab; v++) c->cand[v] = v;
         return a->vocab;
     }
     const float *row = obs + (size_t)t * a->dim;
-    if (a->lin_w)
-        attack_linear_scores(a, row, c->score);
-    else
-        attack_nearest_scores(a, row, c->score);
+    attack_nearest_scores(a, row, c->score);
     attack_topk(c->score, a->vocab, n, c->cand);
-    return n;
+    if (!a->lin_w) return n;
+    int *lin = c->cand + n, total = n;
+    attack_linear_scores(a, row, c->score);
+    attack_topk(c->score, a->vocab, n, lin);
+    for (int i = 0; i < n; i++) {
+        int dup = 0;
+        for (int j = 0; j < n && !dup; j++) dup = c->cand[j] == lin[i];
+        if (!dup) c->cand[total++] = lin[i];
+    }
+    return total;
 }
 
 /* Score every candidate at position t in parallel; c->dist gets -distance. */
