@@ -114,6 +114,44 @@ static void covariance(void)
     free(obs);
 }
 
+/* The attack-invert driver: key sets follow the policy, known weights
+ * decode every request back to the plain states, covariance runs. */
+static void invert_driver(const veil_model *m)
+{
+    int dim = m->cfg.dim, T = 6, R = 5, toks[6] = {1, 40, 41, 200, 7, 9};
+    float *obs = malloc(sizeof *obs * R * T * dim), *plain = malloc(sizeof *plain * T * dim);
+    veil_sve_policy p;
+    char line[512];
+    CHECK(veil_sve_policy_parse("reuse:2", &p) == 0);
+    veil_sve_invert *s = NULL;
+    CHECK(veil_sve_invert_new(m, VEIL_SVE_STRONG, &p, 1, 2, VEIL_SVE_ATK_KNOWN_WEIGHTS, &s) == 0);
+    for (int r = 0; s && r < R; r++)
+        CHECK(veil_sve_invert_observe(s, toks, T, obs, (long)r * T) == 0);
+    if (s) CHECK(veil_sve_invert_finish(s, obs) == 0);
+    if (s) veil_sve_invert_summary(s, line, sizeof line);
+    if (s) CHECKF(strstr(line, "5 requests under 3 key sets") != NULL, "%s", line);
+    for (int t = 0; t < T; t++)
+        veil_embed(m, toks[t], plain + (size_t)t * dim);
+    veil_shard *sh = NULL;
+    CHECK(veil_model_shard(m, 0, 2, 8, &sh) == 0);
+    CHECK(veil_shard_forward_batch(sh, 0, T, plain) == 0);
+    veil_shard_free(sh);
+    CHECK(test_rel_diff(obs + (size_t)4 * T * dim, plain, (size_t)T * dim) < 1e-4);
+    veil_sve_invert_free(s);
+    s = NULL;
+    CHECK(veil_sve_invert_from_args(m, 1, "paper", "session", "0", "covariance", &s) == 0);
+    for (int r = 0; s && r < R; r++)
+        CHECK(veil_sve_invert_observe(s, toks, T, obs, (long)r * T) == 0);
+    if (s) CHECK(veil_sve_invert_finish(s, obs) == 0);
+    veil_sve_invert_free(s);
+    CHECK(veil_sve_invert_from_args(m, 1, NULL, NULL, NULL, NULL, &s) == 0 && !s);
+    CHECK(veil_sve_invert_from_args(m, 1, NULL, "request", NULL, NULL, &s) == VEIL_EINVAL);
+    CHECK(veil_sve_invert_from_args(m, 1, "paper", NULL, "x", NULL, &s) == VEIL_EINVAL);
+    CHECK(veil_sve_invert_from_args(m, 9, "paper", NULL, NULL, NULL, &s) == VEIL_ERANGE);
+    free(obs);
+    free(plain);
+}
+
 int main(void)
 {
     veil_set_threads(2);
@@ -122,6 +160,7 @@ int main(void)
     if (m) {
         known_weights(m);
         observe(m);
+        invert_driver(m);
     }
     veil_model_close(m);
     covariance();
