@@ -92,7 +92,8 @@ measure_depth() {
   for k in $SYN_DEPTHS; do
     echo "report: synthetic 15M depth $k" >&2
     # 32000 candidates x 6 layers per position is beyond two cores: below the
-    # embedding, vocab matching searches only the linear inverter's top 16
+    # embedding, vocab matching searches only the union of the top 16 guesses
+    # of nearest and of the linear inverter
     local c=0
     [ "$k" -gt 0 ] && c=16
     TOKENS=48 attack "$SYN" "$SYN.tok" "$k" --candidates "$c" --train-tokens 4096 \
