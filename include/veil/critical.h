@@ -45,17 +45,23 @@ extern "C" {
  * key[32] nonce[32] then T x dim int32 (all u32/int32 little-endian). */
 #define VEIL_CRIT_FWD_HDR 112
 #define VEIL_CRIT_PROVE 1u /* flags bit 0: attach a proof */
+/* flags bit 1 (with bit 0): send the rows at once (ZK_RESULT with proof
+ * length 0) and the proof later in a ZK_PROOF frame, so the next shard can
+ * start while this one proves. */
+#define VEIL_CRIT_EARLY 2u
 
 /* ---- node side (called by src/net/node.c for ZK_FORWARD frames) ---------- */
 
 /* The checkpoint hash a ZK_FORWARD payload names (to find it in --models). */
 int veil_crit_payload_model(const uint8_t *p, size_t n, uint8_t sha[32]);
-/* Serve one ZK_FORWARD payload with checkpoint m: *out (malloc'ed) is the
- * ZK_RESULT payload. adv (may be NULL) makes the node dishonest for tests:
+/* Sends one reply frame (ZK_RESULT or ZK_PROOF) back to the client. */
+typedef int (*veil_crit_send_fn)(void *ctx, int type, const void *payload, size_t len);
+/* Serve one ZK_FORWARD payload with checkpoint m, answering through send
+ * (one ZK_RESULT, or in early mode ZK_RESULT then ZK_PROOF). adv (may be NULL) makes the node dishonest for tests:
  * wrong-model computes with one weight of the shard altered, stale replays
  * its previous answer, every other mode alters one output activation. */
 int veil_crit_serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t *p, size_t n,
-                    uint8_t **out, size_t *out_len);
+                    veil_crit_send_fn send, void *ctx);
 /* Drop the node's cached quantized copy of m (at node stop). */
 void veil_crit_forget(const veil_model *m);
 
@@ -67,6 +73,9 @@ typedef struct {
     const veil_transport *transport; /* default plain */
     int timeout_ms;                  /* per reply, default 600000 (proofs are slow) */
     int prove;                       /* 1 = critical (proofs), 0 = --int only */
+    int sync;                        /* prove: 1 = each shard's proof before the next shard
+                                      * starts; 0 = pipelined (VEIL_CRIT_EARLY: all shards of a
+                                      * step prove at once, all verified before use) */
     const veil_zk_registry *registry; /* prove: NULL = commit the model here */
     veil_ledger *ledger;             /* NULL = no reputation record */
     int quiet;                       /* no progress lines on stderr */

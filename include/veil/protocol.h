@@ -51,7 +51,8 @@ typedef enum {
     VEIL_MSG_RELEASE = 17, /* c->n: drop this connection's hold on a shard handle */
     VEIL_MSG_ZK_FORWARD = 18, /* c->n: integer prefix for layers A:B (veil/critical.h) */
     VEIL_MSG_ZK_RESULT = 19,  /* n->c: output rows + zkDPS shard proof */
-    VEIL_MSG_MAX = 19,
+    VEIL_MSG_ZK_PROOF = 20,   /* n->c: the proof of an early ZK_RESULT */
+    VEIL_MSG_MAX = 20,
 } veil_msg_type;
 
 const char *veil_msg_name(int type);

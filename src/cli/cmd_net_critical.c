@@ -110,7 +110,7 @@ int net_critical_generate(cli_args *a, const char *const *nodes, int n, const ve
     else if (mode == 2 && read_registry(a, &reg, &have_reg)) {
     } else {
         veil_crit_opts o = {.nodes = nodes, .n_nodes = n, .transport = t, .timeout_ms = (int)timeout,
-                            .prove = mode == 2, .registry = have_reg ? &reg : NULL, .ledger = ledger,
+                            .prove = mode == 2, .sync = cli_has(a, "prove-sync"), .registry = have_reg ? &reg : NULL, .ledger = ledger,
                             .name = "veil-run"};
         veil_gen_stats gs;
         veil_backend b;

@@ -18,7 +18,9 @@
 #define NET_CRITICAL_OPTS                                                                        \
     {"int", 0, NULL, "integer Q16 forward pass on the nodes (text = veil generate --int)"},      \
         {"commitments", 0, "FILE", "--security critical: public weight commitments "             \
-                                   "(veil zk commit-model; default: committed at start)"}
+                                   "(veil zk commit-model; default: committed at start)"}, \
+        {"prove-sync", 0, NULL, "--security critical: prove shard after shard instead of all "  \
+                                "shards of a step at once (docs/BENCHMARKS.md)"}
 
 /* 0 = float pipeline, 1 = --int (no proofs), 2 = --security critical (proofs). */
 int net_critical_mode(const cli_args *a);

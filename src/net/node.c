@@ -50,6 +50,7 @@ typedef struct conn {
     veil_stream s;
     pthread_mutex_t wlock;
     int refs, role, greeted;
+    int zk_sent; /* ZK_FORWARD: a reply frame already went out */
     int64_t last_rx; /* ms, atomic: read by the reaper */
     char peer[64];
     uint32_t held[HELD_MAX];
@@ -594,29 +595,36 @@ static int on_forward(conn *c, veil_frame *f)
 
 /* ---- critical inference (veil/critical.h) --------------------------------- */
 
+static int zk_send(void *ctx, int type, const void *p, size_t len)
+{
+    conn *c = ctx;
+    int rc = send_frame(c, type, 0, p, len);
+    return rc ? rc : (c->zk_sent = 1, 0);
+}
+
 /* ZK_FORWARD: layers of a checkpoint from --models over a whole prefix, with
- * a proof when asked. A refusal is an ERROR frame; the connection stays. */
+ * a proof when asked. A refusal before any reply is an ERROR frame and the
+ * connection stays; a failure after a reply went out closes it. */
 static int on_zk_forward(conn *c, const veil_frame *f)
 {
     veil_node *n = c->node;
-    uint8_t sha[32], *out = NULL;
-    size_t len = 0;
+    uint8_t sha[32];
     double t0 = veil_now();
     int rc = veil_crit_payload_model(f->payload, f->h.length, sha);
     local_model *lm = n->models;
     while (!rc && lm && memcmp(lm->m->sha256, sha, 32)) lm = lm->next;
     if (!rc && !lm) rc = veil_fail(VEIL_EINVAL, "ZK_FORWARD: that checkpoint is not in this node's --models");
-    if (!rc) rc = veil_crit_serve(lm->m, n->o.adversary, f->payload, f->h.length, &out, &len);
+    c->zk_sent = 0;
+    if (!rc) rc = veil_crit_serve(lm->m, n->o.adversary, f->payload, f->h.length, zk_send, c);
+    if (rc && c->zk_sent) return rc;
     if (rc) {
         nlog(n, "ZK_FORWARD from %s refused: %s", c->peer, veil_last_error());
         send_error(c, 0, rc, veil_last_error());
         return 1;
     }
     stat_add(n, &n->st.compute_ns, (uint64_t)((veil_now() - t0) * 1e9));
-    nlog(n, "ZK_FORWARD from %s: %zu result bytes in %.2f s", c->peer, len, veil_now() - t0);
-    rc = send_frame(c, VEIL_MSG_ZK_RESULT, 0, out, len);
-    free(out);
-    return rc;
+    nlog(n, "ZK_FORWARD from %s served in %.2f s", c->peer, veil_now() - t0);
+    return 0;
 }
 
 /* ---- connection thread ----------------------------------------------------- */

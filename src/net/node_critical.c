@@ -14,8 +14,8 @@ typedef struct qcache {
     struct qcache *next;
     const veil_model *m;
     veil_qmodel *q, *bad;
-    uint8_t *last;
-    size_t last_len;
+    uint8_t *last_rows, *last_proof; /* stale: the previous answer */
+    size_t last_rows_len, last_proof_len;
 } qcache;
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -64,7 +64,8 @@ void veil_crit_forget(const veil_model *m)
         *pp = e->next;
         veil_qmodel_free(e->q);
         veil_qmodel_free(e->bad);
-        free(e->last);
+        free(e->last_rows);
+        free(e->last_proof);
         free(e);
         break;
     }
@@ -79,7 +80,7 @@ int veil_crit_payload_model(const uint8_t *p, size_t n, uint8_t sha[32])
 }
 
 typedef struct {
-    int first, last, T, prove;
+    int first, last, T, prove, early;
     const uint8_t *key, *nonce;
     int32_t *x; /* T x dim, copied out of the payload */
 } fwd_req;
@@ -94,11 +95,14 @@ static int parse_req(const veil_config *c, const uint8_t *p, size_t n, fwd_req *
     if (T < 1 || T > VEIL_ZK_MAX_T || T > (uint32_t)c->seq_len)
         return veil_fail(VEIL_EPROTO, "ZK_FORWARD: %u tokens (1..%d)", T,
                          c->seq_len < VEIL_ZK_MAX_T ? c->seq_len : VEIL_ZK_MAX_T);
-    if (flags & ~VEIL_CRIT_PROVE) return veil_fail(VEIL_EPROTO, "ZK_FORWARD: unknown flags 0x%x", flags);
+    if (flags & ~(VEIL_CRIT_PROVE | VEIL_CRIT_EARLY)) return veil_fail(VEIL_EPROTO, "ZK_FORWARD: unknown flags 0x%x", flags);
+    if ((flags & VEIL_CRIT_EARLY) && !(flags & VEIL_CRIT_PROVE))
+        return veil_fail(VEIL_EPROTO, "ZK_FORWARD: early rows without a proof to follow");
     size_t rows = (size_t)T * (size_t)c->dim;
     if (n != VEIL_CRIT_FWD_HDR + 4 * rows)
         return veil_fail(VEIL_EPROTO, "ZK_FORWARD: %zu bytes, want %zu", n, VEIL_CRIT_FWD_HDR + 4 * rows);
-    *r = (fwd_req){(int)first, (int)last, (int)T, (int)(flags & VEIL_CRIT_PROVE), p + 48, p + 80, NULL};
+    *r = (fwd_req){(int)first, (int)last, (int)T, !!(flags & VEIL_CRIT_PROVE), !!(flags & VEIL_CRIT_EARLY),
+                   p + 48, p + 80, NULL};
     if (!(r->x = malloc(4 * rows))) return veil_fail(VEIL_ENOMEM, "out of memory");
     for (size_t i = 0; i < rows; i++) r->x[i] = (int32_t)get32(p + VEIL_CRIT_FWD_HDR + 4 * i);
     return 0;
@@ -115,79 +119,109 @@ static int run_plain(const veil_qmodel *q, const fwd_req *r)
     return rc;
 }
 
-static int encode_reply(const veil_config *c, const fwd_req *r, const int32_t *y,
-                        const veil_zk_shard_proof *pf, uint8_t **out, size_t *len)
+/* ZK_RESULT: T, dim, rows, then the proof length and (inline) proof bytes. */
+static int encode_rows(const veil_config *c, int T, const int32_t *y, const uint8_t *pb, size_t pl,
+                       uint8_t **out, size_t *len)
 {
-    uint8_t *pb = NULL;
-    size_t pl = 0, rows = (size_t)r->T * (size_t)c->dim;
-    int rc = pf ? veil_zk_shard_proof_write(pf, &pb, &pl) : 0;
-    if (rc) return rc;
+    size_t rows = (size_t)T * (size_t)c->dim;
     *len = 12 + 4 * rows + pl;
-    if (pl > UINT32_MAX || !(*out = malloc(*len))) {
-        free(pb);
-        return veil_fail(VEIL_ENOMEM, "out of memory");
-    }
-    put32(*out, (uint32_t)r->T);
+    if (pl > UINT32_MAX || !(*out = malloc(*len))) return veil_fail(VEIL_ENOMEM, "out of memory");
+    put32(*out, (uint32_t)T);
     put32(*out + 4, (uint32_t)c->dim);
     for (size_t i = 0; i < rows; i++) put32(*out + 8 + 4 * i, (uint32_t)y[i]);
     put32(*out + 8 + 4 * rows, (uint32_t)pl);
     if (pl) memcpy(*out + 12 + 4 * rows, pb, pl);
-    free(pb);
     return 0;
 }
 
-/* The computation proper: honest, or one of the dishonest variants. */
-static int compute(const veil_model *m, const qcache *e, const veil_adv_mode *adv, fwd_req *r,
-                   uint8_t **out, size_t *len)
+/* ZK_PROOF: u32 length then the proof bytes. */
+static int send_proof(veil_crit_send_fn send, void *ctx, const uint8_t *pb, size_t pl)
 {
-    const veil_qmodel *q = adv && adv->kind == VEIL_ADV_WRONG_MODEL ? e->bad : e->q;
-    int tamper_out = adv && adv->kind != VEIL_ADV_HONEST && adv->kind != VEIL_ADV_WRONG_MODEL &&
-                     adv->kind != VEIL_ADV_STALE;
+    uint8_t *b = pl <= UINT32_MAX ? malloc(4 + pl) : NULL;
+    if (!b) return veil_fail(VEIL_ENOMEM, "out of memory");
+    put32(b, (uint32_t)pl);
+    memcpy(b + 4, pb, pl);
+    int rc = send(ctx, VEIL_MSG_ZK_PROOF, b, 4 + pl);
+    free(b);
+    return rc;
+}
+
+typedef struct {
+    const veil_qmodel *q;
+    int tamper_out; /* alter one activation of the rows sent */
+    uint8_t *rows, *proof; /* what was sent (kept for stale) */
+    size_t rows_len, proof_len;
+} answer;
+
+static void tamper(const fwd_req *r, int dim, int32_t *y, int on)
+{
+    if (on) y[(size_t)r->T * dim - 1] += 1; /* one activation of the row the client uses */
+}
+
+/* Early mode: the rows first (so the client can feed the next shard at
+ * once), then the proof when it is done. Otherwise one ZK_RESULT. */
+static int answer_req(const veil_model *m, fwd_req *r, answer *a, veil_crit_send_fn send, void *ctx)
+{
     veil_zk_shard_proof pf = {0};
     size_t rows = (size_t)r->T * (size_t)m->cfg.dim;
     int32_t *y = malloc(4 * rows);
     int rc = y ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
-    if (!rc && r->prove)
-        rc = veil_zk_prove_shard(m, q, r->first, r->last, r->T, r->x, r->key, r->nonce, &pf, y);
-    else if (!rc) {
-        rc = run_plain(q, r);
-        if (!rc) memcpy(y, r->x, 4 * rows);
+    if (!rc && (!r->prove || r->early)) {
+        memcpy(y, r->x, 4 * rows);
+        fwd_req plain = *r;
+        plain.x = y;
+        rc = run_plain(a->q, &plain);
+        tamper(r, m->cfg.dim, y, !rc && a->tamper_out);
+        if (!rc) rc = encode_rows(&m->cfg, r->T, y, NULL, 0, &a->rows, &a->rows_len);
+        if (!rc) rc = send(ctx, VEIL_MSG_ZK_RESULT, a->rows, a->rows_len);
     }
-    if (!rc && tamper_out) y[rows - 1] += 1; /* one activation of the row the client uses */
-    if (!rc) rc = encode_reply(&m->cfg, r, y, r->prove ? &pf : NULL, out, len);
+    if (!rc && r->prove) rc = veil_zk_prove_shard(m, a->q, r->first, r->last, r->T, r->x, r->key, r->nonce, &pf, y);
+    if (!rc && r->prove) rc = veil_zk_shard_proof_write(&pf, &a->proof, &a->proof_len);
+    if (!rc && r->prove && r->early) rc = send_proof(send, ctx, a->proof, a->proof_len);
+    else if (!rc && r->prove) {
+        tamper(r, m->cfg.dim, y, a->tamper_out);
+        rc = encode_rows(&m->cfg, r->T, y, a->proof, a->proof_len, &a->rows, &a->rows_len);
+        if (!rc) rc = send(ctx, VEIL_MSG_ZK_RESULT, a->rows, a->rows_len);
+    }
     veil_zk_shard_proof_free(&pf);
     free(y);
     return rc;
 }
 
+/* stale: send the previous answer again (rows and proof as they were). */
+static int replay(const qcache *e, const fwd_req *r, veil_crit_send_fn send, void *ctx)
+{
+    int rc = send(ctx, VEIL_MSG_ZK_RESULT, e->last_rows, e->last_rows_len);
+    if (!rc && r->early && e->last_proof) rc = send_proof(send, ctx, e->last_proof, e->last_proof_len);
+    return rc;
+}
+
 int veil_crit_serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t *p, size_t n,
-                    uint8_t **out, size_t *out_len)
+                    veil_crit_send_fn send, void *ctx)
 {
     fwd_req r = {0};
     int rc = parse_req(&m->cfg, p, n, &r);
     if (rc) return rc;
+    veil_adv_kind k = adv ? adv->kind : VEIL_ADV_HONEST;
     pthread_mutex_lock(&cache_lock);
-    qcache *e = cache_get_locked(m, adv && adv->kind == VEIL_ADV_WRONG_MODEL);
-    int stale = e && adv && adv->kind == VEIL_ADV_STALE && e->last;
-    if (stale && (*out = malloc(e->last_len))) { /* replay the previous answer and proof */
-        memcpy(*out, e->last, e->last_len);
-        *out_len = e->last_len;
-    }
+    qcache *e = cache_get_locked(m, k == VEIL_ADV_WRONG_MODEL);
     pthread_mutex_unlock(&cache_lock);
+    answer a = {.q = e && k == VEIL_ADV_WRONG_MODEL ? e->bad : e ? e->q : NULL,
+                .tamper_out = k != VEIL_ADV_HONEST && k != VEIL_ADV_WRONG_MODEL && k != VEIL_ADV_STALE};
     if (!e) rc = veil_fail(VEIL_ENOMEM, "cannot quantize the checkpoint");
-    else if (stale) rc = *out ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
-    else rc = compute(m, e, adv, &r, out, out_len);
+    else if (k == VEIL_ADV_STALE && e->last_rows) rc = replay(e, &r, send, ctx);
+    else rc = answer_req(m, &r, &a, send, ctx);
     free(r.x);
-    if (!rc && !stale && adv && adv->kind == VEIL_ADV_STALE) {
+    if (k == VEIL_ADV_STALE && a.rows) { /* keep the first honest answer for replays */
         pthread_mutex_lock(&cache_lock);
-        uint8_t *copy = malloc(*out_len);
-        if (copy) {
-            memcpy(copy, *out, *out_len);
-            free(e->last);
-            e->last = copy;
-            e->last_len = *out_len;
+        if (!e->last_rows) {
+            e->last_rows = a.rows, e->last_rows_len = a.rows_len;
+            e->last_proof = a.proof, e->last_proof_len = a.proof_len;
+            a.rows = a.proof = NULL;
         }
         pthread_mutex_unlock(&cache_lock);
     }
+    free(a.rows);
+    free(a.proof);
     return rc;
 }

@@ -143,7 +143,8 @@ typedef struct {
     size_t in_len;
 } step;
 
-static int ask(veil_crit *c, cnode *nd, const step *st, veil_frame *reply, int *refused)
+/* Send the request of step st (early: rows now, ZK_PROOF later). */
+static int send_req(veil_crit *c, cnode *nd, const step *st, int early)
 {
     const veil_config *cfg = &c->m->cfg;
     size_t rows = (size_t)st->N * (size_t)cfg->dim, len = VEIL_CRIT_FWD_HDR + 4 * rows;
@@ -153,13 +154,19 @@ static int ask(veil_crit *c, cnode *nd, const step *st, veil_frame *reply, int *
     put32(p + 32, (uint32_t)c->bounds[st->s]);
     put32(p + 36, (uint32_t)c->bounds[st->s + 1]);
     put32(p + 40, (uint32_t)st->N);
-    put32(p + 44, c->o.prove ? VEIL_CRIT_PROVE : 0);
+    put32(p + 44, (c->o.prove ? VEIL_CRIT_PROVE : 0) | (early ? VEIL_CRIT_EARLY : 0));
     memcpy(p + 48, c->key, VEIL_ZK_KEY_BYTES);
     memcpy(p + 80, st->nonce, VEIL_ZK_NONCE_BYTES);
     for (size_t i = 0; i < rows; i++) put32(p + VEIL_CRIT_FWD_HDR + 4 * i, (uint32_t)st->x_in[i]);
     int rc = send_counted(c, nd, VEIL_MSG_ZK_FORWARD, p, len);
     veil_wipe(p + 48, VEIL_ZK_KEY_BYTES);
     free(p);
+    return rc;
+}
+
+static int ask(veil_crit *c, cnode *nd, const step *st, veil_frame *reply, int *refused)
+{
+    int rc = send_req(c, nd, st, 0);
     return rc ? rc : recv_counted(c, nd, VEIL_MSG_ZK_RESULT, reply, refused);
 }
 
@@ -194,37 +201,54 @@ static int check_proof(veil_crit *c, step *st, const int32_t *y, const uint8_t *
     return rc;
 }
 
-/* Parse ZK_RESULT into y (N x dim) and check its proof. */
-static int check_reply(veil_crit *c, step *st, const veil_frame *f, int32_t *y, uint8_t **out_cm,
-                       size_t *out_len)
+/* The rows of a ZK_RESULT into y (N x dim); *pl = its inline proof length. */
+static int parse_rows(veil_crit *c, const step *st, const veil_frame *f, int32_t *y, size_t *pl)
 {
     const uint8_t *p = f->payload;
     size_t n = f->h.length, rows = (size_t)st->N * (size_t)c->m->cfg.dim;
     if (n < 12 + 4 * rows || get32(p) != (uint32_t)st->N || get32(p + 4) != (uint32_t)c->m->cfg.dim)
         return veil_fail(VEIL_EVERIFY, "result has the wrong shape");
-    size_t pl = get32(p + 8 + 4 * rows);
-    if (n != 12 + 4 * rows + pl) return veil_fail(VEIL_EVERIFY, "result length does not match its proof length");
+    *pl = get32(p + 8 + 4 * rows);
+    if (n != 12 + 4 * rows + *pl) return veil_fail(VEIL_EVERIFY, "result length does not match its proof length");
     for (size_t i = 0; i < rows; i++) y[i] = (int32_t)get32(p + 8 + 4 * i);
-    if (!c->o.prove) return 0;
-    return check_proof(c, st, y, p + 12 + 4 * rows, pl, out_cm, out_len);
+    return 0;
+}
+
+/* Parse ZK_RESULT into y (N x dim) and check its inline proof. */
+static int check_reply(veil_crit *c, step *st, const veil_frame *f, int32_t *y, uint8_t **out_cm,
+                       size_t *out_len)
+{
+    size_t pl = 0, rows = (size_t)st->N * (size_t)c->m->cfg.dim;
+    int rc = parse_rows(c, st, f, y, &pl);
+    if (rc || !c->o.prove) return rc;
+    return check_proof(c, st, y, f->payload + 12 + 4 * rows, pl, out_cm, out_len);
 }
 
 /* Run shard st->s until a node returns a verified result (flagging the
  * others); y receives the output rows, *out_cm their commitment. */
+/* The node to run shard s on: its current one while usable, else the next
+ * (counted as a re-run). NULL when none is left. */
+static cnode *shard_node(veil_crit *c, int s)
+{
+    for (;;) {
+        int i = c->shard_node[s];
+        cnode *nd = &c->nodes[i];
+        if (!nd->flagged && !nd->dead && (nd->up || !dial(c, nd))) return nd;
+        if (!nd->flagged && !nd->dead) node_down(c, nd, veil_last_error());
+        if ((i = next_node(c, s)) < 0) {
+            veil_fail(VEIL_EVERIFY, "no usable node left for layers %d:%d", c->bounds[s], c->bounds[s + 1]);
+            return NULL;
+        }
+        c->shard_node[s] = i;
+        c->st.reruns++;
+    }
+}
+
 static int run_shard(veil_crit *c, step *st, int32_t *y, uint8_t **out_cm, size_t *out_len)
 {
     for (;;) {
-        int i = c->shard_node[st->s];
-        cnode *nd = &c->nodes[i];
-        if (nd->flagged || nd->dead || (!nd->up && dial(c, nd))) {
-            if (!nd->flagged && !nd->dead) node_down(c, nd, veil_last_error());
-            if ((i = next_node(c, st->s)) < 0)
-                return veil_fail(VEIL_EVERIFY, "no usable node left for layers %d:%d", c->bounds[st->s],
-                                 c->bounds[st->s + 1]);
-            c->shard_node[st->s] = i;
-            c->st.reruns++;
-            continue;
-        }
+        cnode *nd = shard_node(c, st->s);
+        if (!nd) return VEIL_EVERIFY;
         if (RAND_bytes(st->nonce, sizeof st->nonce) != 1) return veil_fail(VEIL_EIO, "no randomness");
         veil_frame f;
         int refused = 0, rc = ask(c, nd, st, &f, &refused);
@@ -248,21 +272,194 @@ static int run_shard(veil_crit *c, step *st, int32_t *y, uint8_t **out_cm, size_
     }
 }
 
+/* ---- pipelined proving (early rows) ------------------------------------------- *
+ * Every shard's node sends its rows as soon as they are computed and proves
+ * afterwards, so the shards of one step prove at the same time: the step
+ * waits for the slowest proof instead of the sum of all. Nothing is used
+ * before every proof of the step verified; the first shard whose proof
+ * fails is flagged and the step resumes from it (later shards ran on
+ * unverified input and are run again). */
+
+enum { P_OK = 0, P_FLAG = 1, P_DOWN = 2 };
+
+typedef struct {
+    int start, sent; /* shards start..sent were asked in this attempt */
+    int32_t *rows[VEIL_MAX_LAYERS];
+    uint8_t *proof[VEIL_MAX_LAYERS];
+    size_t plen[VEIL_MAX_LAYERS];
+    int node[VEIL_MAX_LAYERS], bad[VEIL_MAX_LAYERS];
+    uint8_t nonce[VEIL_MAX_LAYERS][VEIL_ZK_NONCE_BYTES];
+    char why[VEIL_MAX_LAYERS][160];
+} pipe_t;
+
+static void pipe_fail(pipe_t *p, int s, int kind, const char *why)
+{
+    if (p->bad[s]) return;
+    p->bad[s] = kind;
+    snprintf(p->why[s], sizeof p->why[s], "%s", why);
+}
+
+/* The oldest shard of this attempt still waiting for node i's proof: a
+ * node answers its requests in order. */
+static int oldest_waiting(const pipe_t *p, int i)
+{
+    for (int s = p->start; s <= p->sent; s++)
+        if (p->node[s] == i && !p->proof[s] && !p->bad[s]) return s;
+    return -1;
+}
+
+/* File a ZK_PROOF frame (u32 length, proof) under shard s. */
+static void file_proof(veil_crit *c, pipe_t *p, int s, const veil_frame *f)
+{
+    if (f->h.length < 4 || get32(f->payload) != f->h.length - 4 || f->h.length == 4)
+        return pipe_fail(p, s, P_FLAG, "malformed ZK_PROOF frame");
+    if (!(p->proof[s] = malloc(f->h.length - 4))) return pipe_fail(p, s, P_DOWN, "out of memory");
+    memcpy(p->proof[s], f->payload + 4, f->h.length - 4);
+    p->plen[s] = f->h.length - 4;
+    (void)c;
+}
+
+/* Every shard of this attempt waiting on node i fails the same way. */
+static void node_lost(pipe_t *p, int i, int kind, const char *why)
+{
+    for (int s = p->start; s <= p->sent; s++)
+        if (p->node[s] == i && !p->proof[s]) pipe_fail(p, s, kind, why);
+}
+
+/* Read one frame from node i: ZK_PROOFs are filed (returns 0), a ZK_RESULT
+ * is left in *f (returns 1); errors fail the node's waiting shards. */
+static int pipe_read(veil_crit *c, pipe_t *p, int i, veil_frame *f)
+{
+    int refused = 0, rc = veil_frame_read(&c->nodes[i].s, VEIL_DEFAULT_MAX_FRAME, f);
+    if (!rc) {
+        c->st.bytes_received += VEIL_FRAME_HDR + f->h.length;
+        if (f->h.type == VEIL_MSG_ZK_RESULT) return 1;
+        int s = f->h.type == VEIL_MSG_ZK_PROOF ? oldest_waiting(p, i) : -1;
+        if (s >= 0) file_proof(c, p, s, f);
+        else if (f->h.type == VEIL_MSG_ERROR) {
+            veil_msg_error e;
+            refused = 1;
+            rc = veil_msg_error_decode(f->payload, f->h.length, &e)
+                     ? veil_fail(VEIL_EPROTO, "no result, malformed ERROR")
+                     : veil_fail(VEIL_EPROTO, "no result, node error: %s", e.message);
+        } else rc = veil_fail(VEIL_EPROTO, "unexpected %s", veil_msg_name(f->h.type));
+        veil_frame_free(f);
+    }
+    if (rc) node_lost(p, i, refused ? P_FLAG : P_DOWN, veil_last_error());
+    return rc ? rc : 0;
+}
+
+/* Phase 1: ask shards start.. in order, each on the rows of the previous,
+ * until one gives no rows. */
+static void pipe_ask(veil_crit *c, pipe_t *p, const int32_t *x_in, int pos, int N)
+{
+    for (int s = p->start; s < c->n_shards; s++) {
+        cnode *nd = shard_node(c, s);
+        p->sent = s;
+        p->node[s] = nd ? (int)(nd - c->nodes) : -1;
+        if (!nd) return pipe_fail(p, s, P_DOWN, veil_last_error());
+        int i = p->node[s];
+        step st = {.s = s, .pos = pos, .N = N, .x_in = s == p->start ? x_in : p->rows[s - 1]};
+        if (RAND_bytes(p->nonce[s], VEIL_ZK_NONCE_BYTES) != 1) return pipe_fail(p, s, P_DOWN, "no randomness");
+        memcpy(st.nonce, p->nonce[s], sizeof st.nonce);
+        size_t rows = (size_t)N * c->m->cfg.dim, pl = 1;
+        if (!(p->rows[s] = malloc(4 * rows))) return pipe_fail(p, s, P_DOWN, "out of memory");
+        if (send_req(c, nd, &st, 1)) return node_lost(p, i, P_DOWN, veil_last_error());
+        veil_frame f;
+        int rc;
+        while (!(rc = pipe_read(c, p, i, &f))) {}
+        if (rc < 0) return;
+        rc = parse_rows(c, &st, &f, p->rows[s], &pl);
+        veil_frame_free(&f);
+        if (rc || pl) return pipe_fail(p, s, P_FLAG, rc ? veil_last_error() : "inline proof in early mode");
+    }
+}
+
+/* Phase 2: wait for every proof of the attempt (this also drains the
+ * connections), then verify in chain order. Returns the first failed
+ * shard, or -1. */
+static int pipe_verify(veil_crit *c, pipe_t *p, const int32_t *x_in, int pos, int N)
+{
+    for (int s = p->start; s <= p->sent; s++) {
+        veil_frame f;
+        int rc = 0;
+        while (!p->bad[s] && !p->proof[s] && !(rc = pipe_read(c, p, p->node[s], &f))) {}
+        if (rc == 1) {
+            veil_frame_free(&f);
+            node_lost(p, p->node[s], P_FLAG, "a second result instead of the proof");
+        }
+    }
+    step st = {.pos = pos, .N = N};
+    int failed = -1;
+    for (int s = p->start; s <= p->sent && failed < 0; s++) {
+        uint8_t *out_cm = NULL;
+        size_t out_len = 0;
+        st.s = s;
+        st.x_in = s == p->start ? x_in : p->rows[s - 1];
+        memcpy(st.nonce, p->nonce[s], sizeof st.nonce);
+        if (!p->bad[s] && check_proof(c, &st, p->rows[s], p->proof[s], p->plen[s], &out_cm, &out_len))
+            pipe_fail(p, s, P_FLAG, veil_last_error());
+        if (p->bad[s]) failed = s;
+        else if (c->o.ledger) veil_ledger_credit(c->o.ledger, c->nodes[p->node[s]].name, 1);
+        free(st.in_cm);
+        st.in_cm = out_cm, st.in_len = out_len;
+    }
+    free(st.in_cm);
+    return failed;
+}
+
+static void pipe_clear(pipe_t *p, int from, int n_shards)
+{
+    for (int s = from; s < n_shards; s++) {
+        free(p->rows[s]);
+        free(p->proof[s]);
+        p->rows[s] = NULL, p->proof[s] = NULL, p->bad[s] = 0, p->plen[s] = 0;
+    }
+}
+
+/* One step through every shard, pipelined; cur (N x dim) in, out in place. */
+static int run_pipelined(veil_crit *c, int pos, int N, int32_t *cur)
+{
+    pipe_t *p = calloc(1, sizeof *p);
+    if (!p) return veil_fail(VEIL_ENOMEM, "out of memory");
+    int32_t *in = cur;
+    int rc = 0;
+    for (;;) {
+        p->sent = p->start - 1;
+        pipe_ask(c, p, in, pos, N);
+        int f = pipe_verify(c, p, in, pos, N);
+        if (f < 0) break;
+        if (p->node[f] < 0) { /* no usable node was left for it */
+            rc = veil_fail(VEIL_EVERIFY, "%s", p->why[f]);
+            break;
+        }
+        cnode *nd = &c->nodes[p->node[f]];
+        if (p->bad[f] == P_FLAG) flag(c, nd, f, pos, p->why[f]);
+        else if (!nd->dead && !nd->flagged) node_down(c, nd, p->why[f]);
+        if (!shard_node(c, f)) {
+            rc = VEIL_EVERIFY;
+            break;
+        }
+        pipe_clear(p, f, c->n_shards);
+        p->start = f;
+        in = f ? p->rows[f - 1] : cur;
+    }
+    if (!rc) memcpy(cur, p->rows[c->n_shards - 1], sizeof(int32_t) * (size_t)N * c->m->cfg.dim);
+    pipe_clear(p, 0, c->n_shards);
+    free(p);
+    return rc;
+}
+
 /* ---- the backend --------------------------------------------------------------- */
 
-static int crit_forward(void *ctx, int pos, int T, float *x)
+/* One step shard after shard, each reply checked before the next request
+ * (--int, and critical with sync proving). cur (N x dim) in, out in place. */
+static int run_chain(veil_crit *c, int pos, int N, int32_t *cur)
 {
-    veil_crit *c = ctx;
-    int dim = c->m->cfg.dim, N = pos + T, rc = 0;
-    if (pos != c->n_prefix || T < 1 || N > c->max_T)
-        return veil_fail(VEIL_ERANGE, "critical: positions %d..%d (prefix %d, at most %d tokens)", pos, N - 1,
-                         c->n_prefix, c->max_T);
-    if ((rc = veil_q_quantize(x, c->prefix + (size_t)pos * dim, (size_t)T * dim, INT32_MAX))) return rc;
-    size_t rows = (size_t)N * dim;
-    int32_t *cur = malloc(4 * rows), *y = malloc(4 * rows);
+    size_t rows = (size_t)N * c->m->cfg.dim;
+    int32_t *y = malloc(4 * rows);
     step st = {.pos = pos, .N = N, .x_in = cur};
-    if (!cur || !y) rc = veil_fail(VEIL_ENOMEM, "out of memory");
-    else memcpy(cur, c->prefix, 4 * rows);
+    int rc = y ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
     for (int s = 0; !rc && s < c->n_shards; s++) {
         uint8_t *out_cm = NULL;
         size_t out_len = 0;
@@ -274,13 +471,28 @@ static int crit_forward(void *ctx, int pos, int T, float *x)
         memcpy(cur, y, 4 * rows);
     }
     free(st.in_cm);
+    free(y);
+    return rc;
+}
+
+static int crit_forward(void *ctx, int pos, int T, float *x)
+{
+    veil_crit *c = ctx;
+    int dim = c->m->cfg.dim, N = pos + T, rc = 0;
+    if (pos != c->n_prefix || T < 1 || N > c->max_T)
+        return veil_fail(VEIL_ERANGE, "critical: positions %d..%d (prefix %d, at most %d tokens)", pos, N - 1,
+                         c->n_prefix, c->max_T);
+    if ((rc = veil_q_quantize(x, c->prefix + (size_t)pos * dim, (size_t)T * dim, INT32_MAX))) return rc;
+    int32_t *cur = malloc(sizeof(int32_t) * (size_t)N * dim);
+    if (!cur) return veil_fail(VEIL_ENOMEM, "out of memory");
+    memcpy(cur, c->prefix, sizeof(int32_t) * (size_t)N * dim);
+    rc = c->o.prove && !c->o.sync ? run_pipelined(c, pos, N, cur) : run_chain(c, pos, N, cur);
     if (!rc) {
         veil_q_dequantize(cur + (size_t)pos * dim, x, (size_t)T * dim);
         c->n_prefix = N;
         c->st.steps++;
     }
     free(cur);
-    free(y);
     return rc;
 }
 
