@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# veil run / demo --int and --security critical: the integer forward pass on
+# nodes gives the text of `veil generate --int`; with critical every shard
+# step carries a zkDPS proof, and a node serving altered weights is flagged
+# (stderr, ledger) and its shard re-run elsewhere with the text unchanged.
+set -uo pipefail
+bin=${VEIL_BIN:?}
+models=${VEIL_MODEL_DIR:-../shared/models}
+[ -f "$models/stories260K.bin" ] || { echo "SKIP: stories260K.bin not found"; exit 77; }
+. "$(dirname "$0")/lib.sh"
+m="$models/stories260K.bin" z="$models/tok512.bin"
+export OMP_NUM_THREADS=1
+
+# --int over three demo nodes equals the local integer pass.
+"$bin" generate --int -m "$m" -z "$z" -i "Once" -n 8 -t 0 >"$tmp/ref8" 2>/dev/null
+check "demo --int" 0 "$bin" demo --nodes 3 --int -m "$m" -z "$z" -i "Once" -n 8 -t 0
+expect "demo --int text = generate --int" cmp -s "$tmp/out" "$tmp/ref8"
+contains "three shards" "$tmp/err" "shard 2: layers"
+
+# Standalone nodes through veil run; the third holds no checkpoint, refuses,
+# is flagged, and its shard is re-run on another node.
+pids=()
+for i in 0 1 2; do
+  extra=(--models "$models"); [ "$i" = 2 ] && extra=()
+  "$bin" node --listen 127.0.0.1:0 --insecure --name "n$i" --port-file "$tmp/p$i" --threads 1 \
+    "${extra[@]}" 2>/dev/null &
+  pids+=($!)
+done
+for i in 0 1 2; do for _ in $(seq 100); do [ -s "$tmp/p$i" ] && break; sleep 0.1; done; done
+nodes="127.0.0.1:$(cat "$tmp/p0"),127.0.0.1:$(cat "$tmp/p1"),127.0.0.1:$(cat "$tmp/p2")"
+check "run --int" 0 "$bin" run --insecure --int --stats -m "$m" -z "$z" --nodes "$nodes" -i "Once" -n 8 -t 0
+expect "run --int text = generate --int" cmp -s "$tmp/out" "$tmp/ref8"
+contains "node without the checkpoint flagged" "$tmp/err" "node n2 flagged: no result"
+check "run --int with --sve refused" 2 "$bin" run --insecure --int --sve paper -m "$m" -z "$z" --nodes "$nodes"
+contains "sve refusal says why" "$tmp/err" "not supported yet"
+check "run --int with --split refused" 2 "$bin" run --insecure --int --split 1 -m "$m" -z "$z" --nodes "$nodes"
+check "run --int with --verify refused" 2 "$bin" run --insecure --int --verify consensus -m "$m" -z "$z" --nodes "$nodes"
+kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+
+# Critical: the public registry committed once, node 0 alters one weight per
+# layer. Its proof fails, it is flagged, node 1 re-runs the shard.
+check "commit-model" 0 "$bin" zk commit-model -m "$m" -o "$tmp/reg.vzkr"
+"$bin" generate --int -m "$m" -z "$z" -i "Once" -n 2 -t 0 >"$tmp/ref3" 2>/dev/null
+check "demo critical, altered weights" 0 "$bin" demo --nodes 2 --security critical -m "$m" -z "$z" \
+  --commitments "$tmp/reg.vzkr" --adversary wrong-model --adversary-node 0 --ledger "$tmp/l.db" \
+  -i "Once" -n 2 -t 0
+expect "critical text = generate --int" cmp -s "$tmp/out" "$tmp/ref3"
+contains "dishonest node flagged" "$tmp/err" "node node0 flagged: proof rejected"
+contains "proofs verified" "$tmp/err" "2 proof(s) verified over 1 step(s)"
+contains "re-run elsewhere" "$tmp/err" "shard 0: layers 0:3 on node1"
+check "ledger records the flag" 0 "$bin" ledger show --db "$tmp/l.db" node0
+contains "ledger: node0 flagged" "$tmp/out" "FLAGGED"
+check "critical with another model's registry" 1 "$bin" demo --nodes 1 --security critical \
+  -m "$models/adversarial/stories260K-altered.bin" -z "$models/tok512.bin" --commitments "$tmp/reg.vzkr" -n 2
+
+finish
