@@ -24,7 +24,9 @@ static void preset_default(cli_args *a, const char *mode, const char *lng, const
     int i = opt_slot(a, lng);
     if (i < 0 || a->val[i]) return;
     a->val[i] = val;
-    fprintf(stderr, "veil %s: --security %s: --%s %s (%s)\n", a->cmd->name, mode, lng, val, why);
+    int flag = !a->cmd->opts[i].arg;
+    fprintf(stderr, "veil %s: --security %s: --%s%s%s (%s)\n", a->cmd->name, mode, lng, flag ? "" : " ",
+            flag ? "" : val, why);
 }
 
 static const char *const mode_names[] = {"", "general", "critical", "tee", "auto"};
@@ -86,6 +88,12 @@ int net_security_is_tee(const cli_args *a)
 
 /* ---- transport and node lifecycle ---------------------------------------------- */
 
+/* For log lines: --name, else the listen address (as the node names itself). */
+static const char *node_name(const cli_args *a)
+{
+    return cli_get(a, "name") ? cli_get(a, "name") : cli_get(a, "listen");
+}
+
 int net_secure_transport(cli_args *a, int node, veil_secure **sec, veil_transport *t)
 {
     const char *auth = cli_get(a, "tee-authority"), *pol = cli_get(a, "tee-policy");
@@ -93,7 +101,7 @@ int net_secure_transport(cli_args *a, int node, veil_secure **sec, veil_transpor
     if (!auth && !pol) return cli_usage_error(a, "--security %s needs --tee-authority DIR or --tee-policy FILE",
                                               cli_get(a, "security"));
     veil_secure_config c = {.key = cli_get(a, "key"), .allow = cli_get(a, "allow"), .authority = auth,
-                            .policy = pol, .name = node ? cli_get(a, "name") : "client", .quiet = !node};
+                            .policy = pol, .name = node ? node_name(a) : "client", .quiet = !node};
     if (node) {
         c.backend = cli_get(a, "tee-backend") ? cli_get(a, "tee-backend") : "sim";
         const char *ty = cli_get(a, "tee-type");
@@ -109,7 +117,7 @@ int net_secure_transport(cli_args *a, int node, veil_secure **sec, veil_transpor
 int net_tee_node_begin(cli_args *a, veil_secure *sec, size_t arena_bytes, veil_tee **out)
 {
     veil_tee_opts o = {.arena_bytes = arena_bytes, .attester = veil_secure_attester(sec),
-                       .name = cli_get(a, "name") ? cli_get(a, "name") : "node"};
+                       .name = node_name(a)};
     if (veil_tee_create(&o, out)) return cli_fail_lib("cannot create the TEE");
     veil_secure_set_tee(sec, *out);
     return 0;
@@ -164,6 +172,9 @@ int net_client_select(cli_args *a, net_sec_mode mode, veil_secure **sec, veil_tl
     }
     fprintf(stderr, "veil: --security auto: %d of %d nodes did not attest: using general (TLS 1.3 "
                     "with --key, split inference)\n", *n - good, *n);
+    if (good)
+        fprintf(stderr, "veil: --security auto: the %d node(s) that attested run --security tee and accept "
+                        "only attested clients: expect them to refuse this run\n", good);
     veil_secure_free(*sec);
     *sec = NULL;
     if (veil_tls_ctx_new(cli_get(a, "key"), cli_get(a, "allow"), tls)) return cli_fail_lib("cannot load TLS identity");
