@@ -36,7 +36,8 @@
 
 #define SVE_OPTS                                                                               \
     {"sve", 0, "paper|strong", "Sequential Vector Encryption of weights and hidden states"},     \
-        {"sve-hop", 0, "M", "with --sve: re-key at the client after every M shards (default 0)"}
+        {"sve-hop", 0, "M", "with --sve: re-key at the client after every M shards (default 0)"}, \
+        {"sve-keys", 0, "session|request", "with --sve: key policy (one request per run: both draw fresh keys)"}
 
 #define PIPELINE_OPTS                                                                          \
     {"replicas", 0, "R", "place every shard on R distinct nodes (default 1)"},                  \
@@ -286,8 +287,18 @@ static int sve_setup(cli_args *a, const veil_model *m, veil_orch_sve **out)
     long hop;
     veil_sve_variant var;
     *out = NULL;
-    if (!v) return cli_has(a, "sve-hop") ? cli_usage_error(a, "--sve-hop needs --sve"), -1 : 0;
+    if (!v)
+        return cli_has(a, "sve-hop") || cli_has(a, "sve-keys")
+                   ? cli_usage_error(a, "--sve-hop and --sve-keys need --sve"), -1 : 0;
     if (veil_sve_variant_parse(v, &var)) return cli_usage_error(a, "--sve wants paper or strong, got '%s'", v), -1;
+    /* A run serves one request, so session and request keys are both fresh
+     * per run. Reusing keys across runs would mean keeping them at rest; that
+     * setting exists only to measure its weakness (veil attack invert). */
+    const char *keys = cli_get(a, "sve-keys");
+    veil_sve_policy pol;
+    if (keys && (veil_sve_policy_parse(keys, &pol) || pol.kind == VEIL_SVE_KEYS_REUSE))
+        return cli_usage_error(a, "--sve-keys wants session or request here (reuse:N is for "
+                               "veil attack invert), got '%s'", keys), -1;
     if (cli_int(a, "sve-hop", 0, 0, VEIL_MAX_LAYERS, &hop)) return -1;
     if (veil_orch_sve_new(m, var, (int)hop, out)) return cli_fail_lib("cannot set up SVE"), -1;
     return 1;
