@@ -4,13 +4,18 @@
  * concurrent sessions. Nodes run in this process on loopback TCP. Prints
  * markdown table rows.
  *
- *   bench_net [MODEL_DIR] [--quick] [--threads N]
+ *   bench_net [MODEL_DIR] [--quick] [--threads N] [--sve]
+ *
+ * --sve: instead, per-token latency of the SVE pipeline against the plain one
+ * on the same nodes (issue target: <= 1.05x, the transforms live in the
+ * weights), plus the SVE session setup time.
  *
  * Kernel threads default to 1 for both sides: on a shared, loaded machine
  * OpenMP teams of 2 stall in their barriers and the local baseline itself
  * becomes several times slower and erratic. */
 #include "veil/node.h"
 #include "veil/orchestrator.h"
+#include "veil/sve.h"
 #include "veil/synth.h"
 
 #include <pthread.h>
@@ -170,26 +175,73 @@ static void bench_model(const char *name, const veil_model *m)
     fflush(stdout);
 }
 
+/* SVE against plain on the same 3 nodes: one orchestrator each (the SVE one
+ * ships transformed weights), decoded alternately, best of g_reps. */
+static void bench_sve(const char *name, const veil_model *m)
+{
+    veil_node *nodes[NODES];
+    char addr[NODES][32];
+    const char *addrs[NODES];
+    for (int i = 0; i < NODES; i++) {
+        veil_node_opts no = {.quiet = 1};
+        if (veil_node_start(&no, &nodes[i])) exit(1);
+        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", veil_node_port(nodes[i]));
+        addrs[i] = addr[i];
+    }
+    for (int variant = 0; variant < 2; variant++) {
+        veil_orch_sve *sve;
+        veil_orch_opts plain = {.nodes = addrs, .n_nodes = NODES, .quiet = 1};
+        veil_orch_opts hidden = plain;
+        veil_orch *op, *os;
+        double t0 = veil_now();
+        if (veil_orch_sve_new(m, variant ? VEIL_SVE_STRONG : VEIL_SVE_PAPER, 0, &sve)) exit(1);
+        veil_orch_sve_hooks(sve, &hidden.hooks);
+        if (veil_orch_new(m, &hidden, &os) || veil_orch_new(m, &plain, &op)) {
+            fprintf(stderr, "orchestrator: %s\n", veil_last_error());
+            exit(1);
+        }
+        double setup = veil_now() - t0;
+        veil_backend bp = veil_orch_backend(op), bs = veil_orch_backend(os);
+        double tp, ts, cp, cs;
+        best_of(m, &bp, &bs, &tp, &ts, &cp, &cs);
+        printf("| %s | %s | %.3f | %.3f | %.2fx | %.0f | %.0f | %.2fx | %.0f |\n", name,
+               variant ? "strong" : "paper", 1e3 * tp / g_steps, 1e3 * ts / g_steps, ts / tp,
+               1e6 * cp / g_steps, 1e6 * cs / g_steps, cs / cp, 1e3 * setup);
+        fflush(stdout);
+        veil_orch_free(os);
+        veil_orch_free(op);
+        veil_orch_sve_free(sve);
+    }
+    for (int i = 0; i < NODES; i++) veil_node_stop(nodes[i]);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     const char *dir = argc > 1 && argv[1][0] != '-' ? argv[1] : "../shared/models";
-    int threads = 1;
+    int threads = 1, sve = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) g_steps = 32, g_reps = 2;
+        if (!strcmp(argv[i], "--sve")) sve = 1;
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     }
     veil_set_threads(threads > 0 ? threads : 1);
+    if (sve) {
+        printf("| model | SVE | plain ms/token | SVE ms/token | ratio | plain CPU us/token | "
+               "SVE CPU us/token | CPU ratio | SVE setup ms (keys, transform, push) |\n");
+        printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    } else {
     printf("| model | positions | local ms/token | 3-node ms/token | ratio | local CPU us/token | "
            "3-node CPU us/token | CPU ratio | wire bytes/token | 1 session tok/s | %d sessions tok/s "
            "(decode) | %d sessions tok/s (incl. setup) |\n",
            SESSIONS, SESSIONS);
     printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/stories260K.bin", dir);
     veil_model *m;
     if (access(path, R_OK) == 0 && veil_model_open(path, &m) == 0) {
-        bench_model("stories260K", m);
+        (sve ? bench_sve : bench_model)("stories260K", m);
         veil_model_close(m);
     }
     /* llama2.c's stories15M shape with synthetic weights */
@@ -197,7 +249,7 @@ int main(int argc, char **argv)
     size_t nf;
     float *w = veil_synth_floats(&c15, 15, &nf);
     if (w && veil_model_from_legacy_floats(&c15, w, nf, &m) == 0) {
-        bench_model("synthetic 15M shape", m);
+        (sve ? bench_sve : bench_model)("synthetic 15M shape", m);
         veil_model_close(m);
     }
     return 0;
