@@ -28,6 +28,7 @@ struct veil_tee {
     uint8_t *arena;
     size_t cap, used;
     size_t region_bytes[VEIL_REGION_COUNT];
+    size_t released; /* tracked bytes wiped when their owner released them */
     tracked track[MAX_TRACKED];
     int ntrack;
     uint8_t binding[MAX_CHANNELS][32]; /* tls-exporters of attested channels */
@@ -202,6 +203,7 @@ void veil_tee_untrack(veil_tee *t, void *p)
         if (t->track[i].p == p) {
             wipe_tracked(&t->track[i]);
             t->region_bytes[t->track[i].region] -= t->track[i].n;
+            t->released += t->track[i].n;
             t->track[i] = t->track[--t->ntrack];
             break;
         }
@@ -326,8 +328,9 @@ int veil_tee_destroy(veil_tee *t)
     for (int r = 0; r < VEIL_REGION_COUNT; r++)
         snprintf(regions + strlen(regions), sizeof regions - strlen(regions), "%s%s %zu B",
                  r ? ", " : "", region_names[r], t->region_bytes[r]);
-    logf_(t, t->step, "wiped %s (%zu arena bytes, %d tracked buffers); %zu non-zero bytes left; "
-                      "unmapped", regions, used, t->ntrack, left);
+    logf_(t, t->step, "wiped %s (%zu arena bytes, %d tracked buffers; %zu B more wiped earlier "
+                      "when released); %zu non-zero bytes left; unmapped", regions, used, t->ntrack,
+          t->released, left);
     pthread_mutex_unlock(&t->mu);
     pthread_mutex_destroy(&t->mu);
     free(t);
