@@ -52,7 +52,9 @@ typedef enum {
     VEIL_MSG_ZK_FORWARD = 18, /* c->n: integer prefix for layers A:B (veil/critical.h) */
     VEIL_MSG_ZK_RESULT = 19,  /* n->c: output rows + zkDPS shard proof */
     VEIL_MSG_ZK_PROOF = 20,   /* n->c: the proof of an early ZK_RESULT */
-    VEIL_MSG_MAX = 20,
+    VEIL_MSG_FP_FORWARD = 21, /* FORWARD whose last hop answers FP_RESULT (--fingerprints) */
+    VEIL_MSG_FP_RESULT = 22,  /* n->c: veil_fp encoding (168 bytes) of the chain's output */
+    VEIL_MSG_MAX = 22,
 } veil_msg_type;
 
 const char *veil_msg_name(int type);

@@ -263,6 +263,8 @@ typedef struct {
     veil_cdv_opts cdv;               /* veil_cdv_defaults() */
     FILE *flag_out;                  /* flag lines (stderr); NULL = silent */
     const uint8_t *sample_key;       /* 32 bytes for sample:P, NULL = fresh CSPRNG key */
+    int fingerprints;                /* network consensus: replicas other than the active
+                                        one answer with a fingerprint (FP_FORWARD), not rows */
 } veil_verifier_opts;
 
 veil_verifier_opts veil_verifier_defaults(void);

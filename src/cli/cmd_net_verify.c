@@ -11,7 +11,8 @@ int net_verify_setup(cli_args *a, const veil_model *m, veil_verifier_opts *vo, i
     const char *mode = cli_get(a, "verify"), *ledger = cli_get(a, "ledger"), *profile = cli_get(a, "profile");
     *on = 0;
     if (!mode) {
-        if (ledger || profile) return cli_usage_error(a, "--ledger and --profile need --verify");
+        if (ledger || profile || cli_has(a, "fingerprints"))
+            return cli_usage_error(a, "--ledger, --profile and --fingerprints need --verify");
         return 0;
     }
     veil_verify_mode vm;
@@ -21,11 +22,14 @@ int net_verify_setup(cli_args *a, const veil_model *m, veil_verifier_opts *vo, i
     if (cli_int(a, "replicas", 1, 1, 8, &R)) return CLI_USAGE;
     if (vm.kind != VEIL_VERIFY_CDV && R < 2)
         return cli_usage_error(a, "--verify %s needs --replicas 2 or more", mode);
+    if (vm.kind != VEIL_VERIFY_CONSENSUS && cli_has(a, "fingerprints"))
+        return cli_usage_error(a, "--fingerprints needs --verify consensus");
     if (vm.kind == VEIL_VERIFY_CDV && !profile)
         return cli_usage_error(a, "--verify cdv needs --profile FILE (made by veil model profile)");
     /* no --ledger: no persistent record (never an implicit file in the cwd) */
     if (veil_verifier_opts_from(mode, ledger ? ledger : "", profile, m, vo))
         return cli_fail_lib("cannot set up --verify");
+    vo->fingerprints = cli_has(a, "fingerprints");
     *on = 1;
     return 0;
 }

@@ -15,7 +15,9 @@
      "check shard outputs: quorum of the --replicas, spot checks on a fraction P of tokens, "   \
      "or distribution tests against --profile"},                                                \
         {"ledger", 0, "FILE", "with --verify: SQLite reputation ledger (flagged nodes are not scheduled)"}, \
-        {"profile", 0, "FILE", "with --verify: CDV reference profile (veil model profile)"}
+        {"profile", 0, "FILE", "with --verify: CDV reference profile (veil model profile)"},      \
+        {"fingerprints", 0, NULL, "with --verify consensus: replicas but the active one send a "  \
+         "168-byte fingerprint per block instead of the hidden states"}
 
 #define NET_ADVERSARY_OPT                                                                       \
     {"adversary", 0, "MODE",                                                                    \

@@ -89,7 +89,7 @@ static float bits_f32(uint32_t u)
 static const char *const msg_names[] = {
     "?",      "HELLO",  "CAPS",    "LOAD",   "NEED",  "WEIGHTS", "LOADED",    "OPEN",  "OPENED",
     "FORWARD", "RESULT", "CLOSE", "ERROR", "PING", "PONG",    "STATS_REQ", "STATS",  "RELEASE",
-    "ZK_FORWARD", "ZK_RESULT", "ZK_PROOF",
+    "ZK_FORWARD", "ZK_RESULT", "ZK_PROOF", "FP_FORWARD", "FP_RESULT",
 };
 
 const char *veil_msg_name(int type)

@@ -4,6 +4,7 @@
  * serialises frames written to it from several threads (its own reader and
  * the threads that deliver RESULTs of sessions it owns). */
 #include "veil/critical.h"
+#include "veil/fingerprint.h"
 #include "veil/node.h"
 #include "veil/tee.h"
 
@@ -543,6 +544,21 @@ static int on_close(conn *c, const veil_frame *f)
     return 0;
 }
 
+/* FP_FORWARD at the end of a chain: a consensus replica answers with the
+ * 168-byte fingerprint of its output block instead of the rows
+ * (docs/PROTOCOL.md, FP_RESULT). */
+static int send_fp_result(session *s, int pos, int T, const float *x)
+{
+    veil_fp fp;
+    uint8_t buf[VEIL_FP_HEADER + 4 * VEIL_FP_MAX_K];
+    int rc = veil_fp_compute(x, T, s->rec->cfg.dim, VEIL_FP_DEFAULT_K, s->rec->last - 1, (uint32_t)pos, &fp);
+    if (rc) return rc;
+    rc = veil_fp_encode(&fp, buf, sizeof buf);
+    if (rc < 0) return rc;
+    rc = send_frame(s->owner, VEIL_MSG_FP_RESULT, s->id, buf, (size_t)rc);
+    return rc ? 1 : 0;
+}
+
 /* Run the shard on the states in place in the payload and pass the same
  * buffer on. Returns 1 for a reported, non-fatal error. */
 static int session_forward(conn *c, session *s, veil_frame *f)
@@ -564,10 +580,12 @@ static int session_forward(conn *c, session *s, veil_frame *f)
     if (!s->has_next) {
         /* TEE step 5, checked and logged once per session (TLS only) */
         if (n->o.tee && pos == 0 && (rc = veil_tee_result(n->o.tee, &s->owner->s))) return rc;
+        if (f->h.type == VEIL_MSG_FP_FORWARD) return send_fp_result(s, pos, T, x);
         rc = send_frame(s->owner, VEIL_MSG_RESULT, s->id, f->payload, f->h.length);
         return rc ? 1 : 0; /* client gone: its reader cleans up */
     }
-    rc = veil_frame_write(&s->out, VEIL_MSG_FORWARD, s->next_sid, f->payload, f->h.length);
+    /* FP_FORWARD stays FP_FORWARD down the chain: its last hop answers */
+    rc = veil_frame_write(&s->out, f->h.type, s->next_sid, f->payload, f->h.length);
     if (!rc) {
         stat_add(n, &n->st.bytes_out, VEIL_FRAME_HDR + f->h.length);
         return 0;
@@ -678,6 +696,7 @@ static int dispatch(conn *c, veil_frame *f)
     int client = c->role == VEIL_ROLE_CLIENT;
     switch (f->h.type) {
     case VEIL_MSG_FORWARD: return on_forward(c, f);
+    case VEIL_MSG_FP_FORWARD: return on_forward(c, f);
     case VEIL_MSG_PING: return on_small(c, f);
     case VEIL_MSG_LOAD: return client ? on_load(c, f) : veil_fail(VEIL_EPROTO, "LOAD from a peer");
     case VEIL_MSG_WEIGHTS: return client ? on_weights(c, f) : veil_fail(VEIL_EPROTO, "WEIGHTS from a peer");

@@ -11,6 +11,7 @@
 struct orch_verify {
     veil_verifier *v;
     veil_verify_kind kind;
+    int fingerprints;
     int n_shards, dim, max_seq;
     float *in;  /* n_shards x max_seq x dim: what entered each shard */
     float *buf; /* one extra output (max_seq x dim) */
@@ -22,7 +23,7 @@ int orch_verify_new(const veil_verifier_opts *vo, int n_shards, int dim, int max
     *out = NULL;
     orch_verify *ov = calloc(1, sizeof *ov);
     if (!ov) return veil_fail(VEIL_ENOMEM, "out of memory");
-    *ov = (orch_verify){.kind = vo->mode.kind, .n_shards = n_shards, .dim = dim, .max_seq = max_seq};
+    *ov = (orch_verify){.kind = vo->mode.kind, .fingerprints = vo->fingerprints, .n_shards = n_shards, .dim = dim, .max_seq = max_seq};
     size_t per = (size_t)max_seq * dim;
     ov->in = malloc((size_t)n_shards * per * sizeof(float));
     ov->buf = malloc(per * sizeof(float));
@@ -49,6 +50,8 @@ void orch_verify_free(orch_verify *ov)
 }
 
 int orch_verify_all(const orch_verify *ov) { return ov->kind == VEIL_VERIFY_CONSENSUS; }
+
+int orch_verify_fingerprints(const orch_verify *ov) { return ov->fingerprints && orch_verify_all(ov); }
 
 int orch_verify_needed(const orch_verify *ov, int pos, int T, int R)
 {
@@ -79,24 +82,32 @@ static int add_extra(orch_verify *ov, const orch_verify_ops *ops, int s, uint64_
     return veil_verifier_add(ov->v, s, ops->name(ops->ctx, node), ov->buf);
 }
 
+static int add_answer(orch_verify *ov, const orch_verify_ops *ops, int s, const orch_verify_answer *a)
+{
+    const char *name = ops->name(ops->ctx, a->node);
+    return a->rows ? veil_verifier_add(ov->v, s, name, a->rows)
+                   : veil_verifier_add_fp(ov->v, s, name, a->fp, a->fp_len);
+}
+
 int orch_verify_step(orch_verify *ov, const orch_verify_ops *ops, int s, int first, int last,
-                     int pos, int T, int n, const int *nodes, float *const *outs, int more,
-                     float *x)
+                     int pos, int T, int n, const orch_verify_answer *ans, int more, float *x)
 {
     int order[VEIL_MAX_REPLICAS], k = 0, rejected = -1, rc;
     uint64_t used = 0;
     if (n < 1 || n > VEIL_MAX_REPLICAS - MAX_EXTRA - more) return veil_fail(VEIL_EINVAL, "verify: %d outputs", n);
     if ((rc = veil_verifier_begin(ov->v, s, first, last, pos, T))) return rc;
     for (int i = 0; i < n && !rc; i++) {
-        used |= 1ull << nodes[i];
-        order[k++] = nodes[i];
-        rc = veil_verifier_add(ov->v, s, ops->name(ops->ctx, nodes[i]), outs[i]);
+        used |= 1ull << ans[i].node;
+        order[k++] = ans[i].node;
+        rc = add_answer(ov, ops, s, &ans[i]);
     }
     /* sample:P: a sampled step reaches the shard's other replicas now */
     for (int j = 0; j < more && !rc; j++) rc = add_extra(ov, ops, s, &used, pos, T, order, &k);
     if (rc) return rc;
     veil_verdict vd;
     rc = veil_verifier_decide(ov->v, s, &vd);
+    /* no quorum, or (--fingerprints) a quorum of fingerprints only when the
+     * active replica was outvoted: rows from one more node settle it */
     for (int tries = 0; rc == VEIL_EVERIFY && vd.reexecute && tries < MAX_EXTRA; tries++) {
         if (k == 1) { /* CDV rejected the lone output: the step restarts empty */
             rejected = order[0];

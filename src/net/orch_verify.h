@@ -32,13 +32,24 @@ int orch_verify_needed(const orch_verify *ov, int pos, int T, int R);
 /* Remember what entered shard s at pos..pos+T-1 (replayed by extra). */
 void orch_verify_record(orch_verify *ov, int s, int pos, int T, const float *x);
 const float *orch_verify_inputs(const orch_verify *ov, int s);
-/* Decide one step of shard s from the n outputs the pipeline brought back
- * (nodes[i] computed outs[i], arrival order), asking for up to `more` further
- * replicas first; re-executes while there is no quorum; writes the accepted
- * output to x and drops every flagged node from the shard. */
+/* One replica's answer to a shard step: its rows, or (--fingerprints) only
+ * the fp_len-byte encoded fingerprint of them (rows = NULL). */
+typedef struct {
+    int node;
+    const float *rows;
+    const uint8_t *fp;
+    size_t fp_len;
+} orch_verify_answer;
+
+/* Decide one step of shard s from the n answers the pipeline brought back
+ * (arrival order), asking for up to `more` further replicas first;
+ * re-executes while there is no quorum (or while only fingerprints agree);
+ * writes the accepted output to x and drops every flagged node from the
+ * shard. */
 int orch_verify_step(orch_verify *ov, const orch_verify_ops *ops, int s, int first, int last,
-                     int pos, int T, int n, const int *nodes, float *const *outs, int more,
-                     float *x);
+                     int pos, int T, int n, const orch_verify_answer *ans, int more, float *x);
+/* --fingerprints: replicas other than the active one send FP_FORWARD. */
+int orch_verify_fingerprints(const orch_verify *ov);
 /* Flags raised so far. */
 int orch_verify_flags(const orch_verify *ov);
 /* Scheduling: with a ledger, writes the usable node indices best first and

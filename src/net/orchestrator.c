@@ -442,8 +442,10 @@ static int build_sessions(veil_orch *o)
 typedef struct {
     int node, rep;
     uint64_t sid;
-    float *out;
+    float *out; /* NULL: FP_FORWARD, the answer is a fingerprint */
     int got;
+    uint8_t fp[VEIL_FP_HEADER + 4 * VEIL_FP_MAX_K];
+    size_t fp_len;
 } want;
 
 static void heartbeat(veil_orch *o, double now)
@@ -473,6 +475,18 @@ static int current_session(const veil_orch *o, uint64_t sid)
     return 0;
 }
 
+/* FP_RESULT from node i: the raw encoding for the replica that asked for one
+ * (an oversized one is kept truncated, so the verifier flags it). */
+static void take_fp(want *w, int nw, int i, const veil_frame *f, int *left)
+{
+    for (int k = 0; k < nw; k++) {
+        if (w[k].got || w[k].out || w[k].node != i || w[k].sid != f->h.session) continue;
+        w[k].fp_len = f->h.length < sizeof w[k].fp ? f->h.length : sizeof w[k].fp;
+        memcpy(w[k].fp, f->payload, w[k].fp_len);
+        w[k].got = 1, (*left)--;
+    }
+}
+
 /* Handle one frame from node i while results are awaited. */
 static int await_frame(veil_orch *o, int i, want *w, int nw, int pos, int T, int *left)
 {
@@ -484,12 +498,14 @@ static int await_frame(veil_orch *o, int i, want *w, int nw, int pos, int T, int
     else if (f.h.type == VEIL_MSG_ERROR) rc = error_frame(o, i, &f);
     else if (f.h.type == VEIL_MSG_RESULT) {
         for (int k = 0; k < nw; k++) {
-            if (w[k].got || w[k].node != i || w[k].sid != f.h.session) continue;
+            if (w[k].got || !w[k].out || w[k].node != i || w[k].sid != f.h.session) continue;
             int p, t;
             rc = veil_msg_hidden_decode(f.payload, f.h.length, o->dim, o->max_seq, o->max_T, &p, &t, w[k].out);
             if (!rc && (p != pos || t != T)) rc = veil_fail(VEIL_EPROTO, "result for %d+%d, expected %d+%d", p, t, pos, T);
             if (!rc) w[k].got = 1, (*left)--;
         }
+    } else if (f.h.type == VEIL_MSG_FP_RESULT) {
+        take_fp(w, nw, i, &f, left); /* checked by the verifier (malformed = flagged) */
     } else if (!async_frame(o, i, &f))
         rc = veil_fail(VEIL_EPROTO, "node %s sent an unexpected %s", o->nodes[i].addr, veil_msg_name(f.h.type));
     veil_frame_free(&f);
@@ -546,7 +562,7 @@ static int catch_up(veil_orch *o, int s, int r, int pos, int T, float *out)
     for (int p = sh->fed[r] < pos ? sh->fed[r] : pos; !rc && p < pos + T;) {
         int t = p < pos ? (pos - p < o->max_T ? pos - p : o->max_T) : T; /* the last chunk is the step */
         veil_msg_hidden_encode(p, t, o->dim, in + (size_t)p * row, pay);
-        want w = {i, r, sh->sid[r], p < pos ? skip : out, 0};
+        want w = {i, r, sh->sid[r], p < pos ? skip : out, 0, {0}, 0};
         rc = node_send(o, i, VEIL_MSG_FORWARD, sh->sid[r], pay, 8 + (size_t)t * row * 4);
         if (!rc) rc = await_results(o, &w, 1, p, t);
         p += t;
@@ -612,16 +628,14 @@ static const char *verify_name(void *ctx, int node) { return ((veil_orch *)ctx)-
 static int verify_chunk(veil_orch *o, int s, const want *w, int nw, int pos, int T, float *x)
 {
     oshard *sh = &o->shards[s];
-    int nodes[MAX_REP];
-    float *outs[MAX_REP];
+    orch_verify_answer ans[MAX_REP];
     for (int k = 0; k < nw; k++) {
-        nodes[k] = w[k].node;
-        outs[k] = w[k].out;
+        ans[k] = (orch_verify_answer){w[k].node, w[k].out, w[k].fp, w[k].fp_len};
         sh->fed[w[k].rep] = pos + T;
     }
     int need = orch_verify_needed(o->ver, pos, T, o->o.replicas);
     orch_verify_ops ops = {o, verify_extra, verify_drop, verify_name};
-    return orch_verify_step(o->ver, &ops, s, sh->first, sh->last, pos, T, nw, nodes, outs,
+    return orch_verify_step(o->ver, &ops, s, sh->first, sh->last, pos, T, nw, ans,
                             need > nw ? need - nw : 0, x);
 }
 
@@ -671,13 +685,15 @@ static int run_chunk(veil_orch *o, int pos, int T, float *x)
         if (o->broken) rc = veil_fail(VEIL_ECLOSED, "a pipeline node went down");
         else if (!every_replica(o)) {
             rc = node_send(o, a->rep[a->active], VEIL_MSG_FORWARD, a->sid[a->active], pay, len);
-            w[nw++] = (want){z->rep[z->active], z->active, z->sid[z->active], x, 0};
+            w[nw++] = (want){z->rep[z->active], z->active, z->sid[z->active], x, 0, {0}, 0};
         } else { /* one stage per shard: every replica with a session computes */
             for (int r = 0; r < a->n_rep && !rc; r++) {
                 if (!a->sid[r]) continue;
-                rc = node_send(o, a->rep[r], VEIL_MSG_FORWARD, a->sid[r], pay, len);
-                float *out = r == a->active ? x : o->rbuf + (size_t)r * o->max_T * o->dim;
-                w[nw++] = (want){a->rep[r], r, a->sid[r], out, 0};
+                /* --fingerprints: only the active replica returns rows */
+                int fp = r != a->active && o->ver && orch_verify_fingerprints(o->ver) && !hk->replica_result;
+                rc = node_send(o, a->rep[r], fp ? VEIL_MSG_FP_FORWARD : VEIL_MSG_FORWARD, a->sid[r], pay, len);
+                float *out = fp ? NULL : r == a->active ? x : o->rbuf + (size_t)r * o->max_T * o->dim;
+                w[nw++] = (want){a->rep[r], r, a->sid[r], out, 0, {0}, 0};
             }
         }
         if (!rc) rc = await_results(o, w, nw, pos, T);
