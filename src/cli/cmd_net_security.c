@@ -47,14 +47,13 @@ static int parse_mode(cli_args *a, net_sec_mode *m)
 }
 
 /* Critical asks for the integer forward pass with per-shard zk proofs
- * verified by the client; the pipeline cannot do that yet, so say so rather
- * than run something weaker under its name. */
+ * verified by the client (veil/critical.h, behind --int); a command without
+ * that pipeline says so rather than run something weaker under its name. */
 static int critical_unavailable(void)
 {
-    return cli_fail("--security critical: not available yet: the node pipeline has no integer "
-                    "forward pass (`veil run --int`) and no per-shard proof verification; the proofs "
-                    "exist offline only (veil zk commit-model / prove-shard / verify-shard, "
-                    "veil generate --int). Use --security tee or general");
+    return cli_fail("--security critical: not available yet in this command: it has no integer "
+                    "forward pass with per-shard proofs (--int); offline proofs: veil zk commit-model / "
+                    "prove-shard / verify-shard. Use --security tee or general");
 }
 
 int net_security_begin(cli_args *a, net_sec_mode *mode)
