@@ -50,8 +50,9 @@ static int send_counted(veil_crit *c, cnode *nd, int type, const void *p, size_t
     return veil_frame_write(&nd->s, type, 0, p, len);
 }
 
-/* The next frame, which must be `want`; an ERROR frame becomes rc with
- * *refused set (the node answered, but without a result). */
+/* The next frame, which must be `want`; any other frame (an ERROR, or a
+ * wrong type) becomes rc with *refused set: the node answered, but without
+ * a result. A broken connection leaves *refused clear. */
 static int recv_counted(veil_crit *c, cnode *nd, int want, veil_frame *f, int *refused)
 {
     int rc = veil_frame_read(&nd->s, VEIL_DEFAULT_MAX_FRAME, f);
@@ -59,11 +60,10 @@ static int recv_counted(veil_crit *c, cnode *nd, int want, veil_frame *f, int *r
     c->st.bytes_received += VEIL_FRAME_HDR + f->h.length;
     if (f->h.type == want) return 0;
     veil_msg_error e;
-    if (f->h.type == VEIL_MSG_ERROR && !veil_msg_error_decode(f->payload, f->h.length, &e)) {
+    if (f->h.type == VEIL_MSG_ERROR && !veil_msg_error_decode(f->payload, f->h.length, &e))
         rc = veil_fail(VEIL_EPROTO, "no result, node error: %s", e.message);
-        if (refused) *refused = 1;
-    }
-    else rc = veil_fail(VEIL_EPROTO, "expected %s, got %s", veil_msg_name(want), veil_msg_name(f->h.type));
+    else rc = veil_fail(VEIL_EPROTO, "no result: expected %s, got %s", veil_msg_name(want), veil_msg_name(f->h.type));
+    if (refused) *refused = 1;
     veil_frame_free(f);
     return rc;
 }
@@ -330,15 +330,17 @@ static void node_lost(pipe_t *p, int i, int kind, const char *why)
  * is left in *f (returns 1); errors fail the node's waiting shards. */
 static int pipe_read(veil_crit *c, pipe_t *p, int i, veil_frame *f)
 {
+    /* a frame that arrived but is not an answer (ERROR, unexpected type) is a
+     * missing result: flag; a broken connection is not: down */
     int refused = 0, rc = veil_frame_read(&c->nodes[i].s, VEIL_DEFAULT_MAX_FRAME, f);
     if (!rc) {
         c->st.bytes_received += VEIL_FRAME_HDR + f->h.length;
         if (f->h.type == VEIL_MSG_ZK_RESULT) return 1;
         int s = f->h.type == VEIL_MSG_ZK_PROOF ? oldest_waiting(p, i) : -1;
+        refused = s < 0;
         if (s >= 0) file_proof(c, p, s, f);
         else if (f->h.type == VEIL_MSG_ERROR) {
             veil_msg_error e;
-            refused = 1;
             rc = veil_msg_error_decode(f->payload, f->h.length, &e)
                      ? veil_fail(VEIL_EPROTO, "no result, malformed ERROR")
                      : veil_fail(VEIL_EPROTO, "no result, node error: %s", e.message);
