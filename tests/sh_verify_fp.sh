@@ -31,16 +31,23 @@ check [ "$(flags "$work/fp.err")" = 0 ]
 check [ "$(received "$work/fp.err")" -lt "$(received "$work/full.err")" ]
 echo "client bytes received: full replica outputs $(received "$work/full.err"), fingerprints $(received "$work/fp.err")"
 
-# node 0 = the active replica of shard 0 (rows outvoted by a fingerprint and
-# a re-execution); node 2 = its fingerprint replica
+# Two replicas disagree: dispute bisection (LAYER_REQ) finds the first
+# divergent layer, the client recomputes it and names the liar, with no
+# third node. node 0 = the active replica of shard 0 (sends rows); node 2 =
+# its fingerprint replica (its rows come from its audited history); node 1 =
+# the active replica of shard 1 (layers 3..4; skip-layer diverges at 4).
+dispute() { # tag node layers layer
+  check same "$work/honest.txt" "$work/$1.txt"
+  check grep -q "^node $2 flagged: dispute over layers \[$3) at positions 0\.\.4: layer $4 (first divergent" "$work/$1.err"
+  check [ "$(flags "$work/$1.err")" = 1 ]
+  check [ "$(grep -c "re-execution" "$work/$1.err")" = 0 ]
+}
 demo active --fingerprints --adversary wrong-model --adversary-node 0
-check same "$work/honest.txt" "$work/active.txt"
-check grep -q "^node node0 flagged: output of layers \[0,3)" "$work/active.err"
-check [ "$(flags "$work/active.err")" = 1 ]
+dispute active node0 0,3 0
 demo replica --fingerprints --adversary lazy --adversary-node 2
-check same "$work/honest.txt" "$work/replica.txt"
-check grep -q "^node node2 flagged: fingerprint of layers \[0,3)" "$work/replica.err"
-check [ "$(flags "$work/replica.err")" = 1 ]
+dispute replica node2 0,3 0
+demo second --fingerprints --adversary skip-layer --adversary-node 1
+dispute second node1 3,5 4
 
 # usage errors (exit 2)
 usage() { "$bin" "$@" >/dev/null 2>&1; [ $? = 2 ]; }

@@ -54,7 +54,11 @@ typedef enum {
     VEIL_MSG_ZK_PROOF = 20,   /* n->c: the proof of an early ZK_RESULT */
     VEIL_MSG_FP_FORWARD = 21, /* FORWARD whose last hop answers FP_RESULT (--fingerprints) */
     VEIL_MSG_FP_RESULT = 22,  /* n->c: veil_fp encoding (168 bytes) of the chain's output */
-    VEIL_MSG_MAX = 22,
+    VEIL_MSG_AUDIT = 23,      /* c->n: keep this session's layer history for disputes */
+    VEIL_MSG_LAYER_REQ = 24,  /* c->n: one layer's fingerprint or rows over a block */
+    VEIL_MSG_LAYER_FP = 25,   /* n->c: veil_fp encoding of that layer's block */
+    VEIL_MSG_LAYER_ROWS = 26, /* n->c: u32 pos, u32 T, the rows (FORWARD layout) */
+    VEIL_MSG_MAX = 26,
 } veil_msg_type;
 
 const char *veil_msg_name(int type);

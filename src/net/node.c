@@ -5,6 +5,7 @@
  * the threads that deliver RESULTs of sessions it owns). */
 #include "veil/critical.h"
 #include "veil/fingerprint.h"
+#include "node_audit.h"
 #include "veil/node.h"
 #include "veil/tee.h"
 
@@ -70,6 +71,8 @@ typedef struct session {
     shard_rec *rec;
     veil_shard *sh;
     veil_adv_shard *adv; /* --adversary: runs instead of sh */
+    node_audit *audit;   /* AUDIT: layer history for disputes (node_audit.c) */
+    size_t audit_reserved;
     pthread_mutex_t lock;
     int next_pos, max_seq, max_T;
     size_t kv_reserved; /* bytes of the memory budget this session holds */
@@ -177,7 +180,8 @@ static void session_put_locked(veil_node *n, session *s)
     if (--s->refs) return;
     veil_shard_free(s->sh);
     veil_adv_free(s->adv);
-    n->kv_bytes -= s->kv_reserved;
+    node_audit_free(s->audit);
+    n->kv_bytes -= s->kv_reserved + s->audit_reserved;
     if (s->has_next) veil_stream_close(&s->out);
     pthread_mutex_destroy(&s->lock);
     shard_put_locked(n, s->rec);
@@ -571,8 +575,10 @@ static int session_forward(conn *c, session *s, veil_frame *f)
     if (pos > s->next_pos)
         return veil_fail(VEIL_EPROTO, "FORWARD at position %d before position %d was seen", pos, s->next_pos);
     double t0 = veil_now();
+    if (s->audit) node_audit_input(s->audit, pos, T, x);
     rc = s->adv ? veil_adv_forward(s->adv, pos, T, x) : veil_shard_forward_batch(s->sh, pos, T, x);
     if (rc) return rc;
+    if (s->audit) node_audit_done(s->audit, pos, T);
     stat_add(n, &n->st.compute_ns, (uint64_t)((veil_now() - t0) * 1e9));
     stat_add(n, &n->st.tokens, (uint64_t)T);
     s->next_pos = pos + T;
@@ -595,6 +601,59 @@ static int session_forward(conn *c, session *s, veil_frame *f)
     nlog(n, "session %016llx: %s", (unsigned long long)s->id, msg);
     send_error(s->owner, s->id, rc, msg);
     return 1;
+}
+
+/* AUDIT: from now on the session keeps its layer history (counted against
+ * the memory budget) for LAYER_REQ. Replies only to refuse. */
+static int session_audit(veil_node *n, session *s)
+{
+    if (s->audit) return 0;
+    size_t need = node_audit_bytes(s->rec->first, s->rec->last, s->rec->cfg.dim, s->max_seq);
+    pthread_mutex_lock(&n->lock);
+    int over = n->weight_bytes + n->kv_bytes + need > n->o.max_memory_bytes;
+    if (!over) n->kv_bytes += s->audit_reserved = need;
+    pthread_mutex_unlock(&n->lock);
+    if (over) return veil_fail(VEIL_ERANGE, "audit history of %zu bytes exceeds the node's memory budget", need);
+    int rc = node_audit_new(s->rec->first, s->rec->last, s->rec->cfg.dim, s->max_seq, &s->audit);
+    if (rc) return rc;
+    if (s->adv) veil_adv_set_hook(s->adv, node_audit_hook, s->audit);
+    else veil_shard_set_hook(s->sh, node_audit_hook, s->audit);
+    return 0;
+}
+
+static int session_layer(conn *c, session *s, const veil_frame *f)
+{
+    node_audit_req r;
+    int type, rc = s->audit ? node_audit_req_decode(f->payload, f->h.length, &r)
+                            : veil_fail(VEIL_EINVAL, "LAYER_REQ on a session without AUDIT");
+    uint8_t *pay = NULL;
+    size_t len = 0;
+    if (!rc) rc = node_audit_answer(s->audit, &r, s->max_T, &type, &pay, &len);
+    if (!rc) rc = send_frame(c, type, s->id, pay, len) ? 1 : 0;
+    free(pay);
+    return rc;
+}
+
+/* AUDIT and LAYER_REQ of the client that owns the session: a refusal is an
+ * ERROR about that session; the connection stays. */
+static int on_audit(conn *c, const veil_frame *f)
+{
+    session *s = session_get(c->node, f->h.session);
+    int rc = s && s->owner == c ? 0 : veil_fail(VEIL_EINVAL, "no such session");
+    if (s) pthread_mutex_lock(&s->lock);
+    if (!rc && f->h.type == VEIL_MSG_AUDIT)
+        rc = f->h.length ? veil_fail(VEIL_EPROTO, "AUDIT with a payload") : session_audit(c->node, s);
+    else if (!rc)
+        rc = session_layer(c, s, f);
+    if (s) {
+        pthread_mutex_unlock(&s->lock);
+        session_put(c->node, s);
+    }
+    if (rc < 0) {
+        send_error(c, f->h.session, rc, veil_last_error());
+        return 1;
+    }
+    return rc;
 }
 
 static int on_forward(conn *c, veil_frame *f)
@@ -697,6 +756,8 @@ static int dispatch(conn *c, veil_frame *f)
     switch (f->h.type) {
     case VEIL_MSG_FORWARD: return on_forward(c, f);
     case VEIL_MSG_FP_FORWARD: return on_forward(c, f);
+    case VEIL_MSG_AUDIT:
+    case VEIL_MSG_LAYER_REQ: return client ? on_audit(c, f) : veil_fail(VEIL_EPROTO, "%s from a peer", veil_msg_name(f->h.type));
     case VEIL_MSG_PING: return on_small(c, f);
     case VEIL_MSG_LOAD: return client ? on_load(c, f) : veil_fail(VEIL_EPROTO, "LOAD from a peer");
     case VEIL_MSG_WEIGHTS: return client ? on_weights(c, f) : veil_fail(VEIL_EPROTO, "WEIGHTS from a peer");

@@ -11,7 +11,10 @@
 struct orch_verify {
     veil_verifier *v;
     veil_verify_kind kind;
-    int fingerprints;
+    int fingerprints, dispute_flags;
+    const veil_model *m;
+    FILE *flag_out;
+    veil_ledger *ledger;
     int n_shards, dim, max_seq;
     float *in;  /* n_shards x max_seq x dim: what entered each shard */
     float *buf; /* one extra output (max_seq x dim) */
@@ -23,7 +26,8 @@ int orch_verify_new(const veil_verifier_opts *vo, int n_shards, int dim, int max
     *out = NULL;
     orch_verify *ov = calloc(1, sizeof *ov);
     if (!ov) return veil_fail(VEIL_ENOMEM, "out of memory");
-    *ov = (orch_verify){.kind = vo->mode.kind, .fingerprints = vo->fingerprints, .n_shards = n_shards, .dim = dim, .max_seq = max_seq};
+    *ov = (orch_verify){.kind = vo->mode.kind, .fingerprints = vo->fingerprints,
+                        .flag_out = vo->flag_out, .ledger = vo->ledger, .n_shards = n_shards, .dim = dim, .max_seq = max_seq};
     size_t per = (size_t)max_seq * dim;
     ov->in = malloc((size_t)n_shards * per * sizeof(float));
     ov->buf = malloc(per * sizeof(float));
@@ -106,6 +110,14 @@ int orch_verify_step(orch_verify *ov, const orch_verify_ops *ops, int s, int fir
     if (rc) return rc;
     veil_verdict vd;
     rc = veil_verifier_decide(ov->v, s, &vd);
+    if (rc == VEIL_EVERIFY && vd.reexecute && k == 2 && n == 2 && ov->fingerprints && ov->m && ops->layer) {
+        int resolved = 0; /* two replicas disagree: a dispute names the liar without a third */
+        char why0[300];
+        snprintf(why0, sizeof why0, "%s", veil_last_error());
+        int r2 = orch_dispute(ov, ops, s, first, last, pos, T, &ans[0], &ans[1], x, &resolved);
+        if (r2 || resolved) return r2;
+        veil_fail(VEIL_EVERIFY, "%s", why0); /* undecided: re-execute as before */
+    }
     /* no quorum, or (--fingerprints) a quorum of fingerprints only when the
      * active replica was outvoted: rows from one more node settle it */
     for (int tries = 0; rc == VEIL_EVERIFY && vd.reexecute && tries < MAX_EXTRA; tries++) {
@@ -142,4 +154,18 @@ int orch_verify_rank(const veil_verifier_opts *vo, const char *const *names, int
     return veil_ledger_rank(vo->ledger, names, n, order);
 }
 
-int orch_verify_flags(const orch_verify *ov) { return veil_verifier_flag_count(ov->v); }
+int orch_verify_flags(const orch_verify *ov) { return veil_verifier_flag_count(ov->v) + ov->dispute_flags; }
+
+void orch_verify_set_model(orch_verify *ov, const veil_model *m) { ov->m = m; }
+
+const veil_model *orch_verify_model(const orch_verify *ov) { return ov->m; }
+
+void orch_verify_dispute_flag(orch_verify *ov, const char *node, int first, int last, int pos,
+                              const char *reason)
+{
+    veil_flag f;
+    veil_flag_set(&f, node, "%s", reason);
+    if (ov->flag_out) veil_flag_print(ov->flag_out, &f);
+    if (ov->ledger) veil_ledger_record(ov->ledger, node, VEIL_EV_DISPUTE, first, last, pos, reason);
+    ov->dispute_flags++;
+}

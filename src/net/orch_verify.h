@@ -19,6 +19,12 @@ typedef struct {
     /* Stop using `node` for shard s (flagged); `winner` agreed with the quorum. */
     void (*drop)(void *ctx, int s, int node, int winner);
     const char *(*name)(void *ctx, int node);
+    /* --fingerprints disputes (may be NULL): ask `node` (LAYER_REQ on its
+     * session of shard s) for the output of `layer` (first-1 = the shard
+     * input) at positions pos..pos+T-1: what 0 = its fingerprint (out: one
+     * veil_fp, checked for that layer/pos/T/dim), 1 = the rows (out: T x dim
+     * floats, any T: chunked by the frame limit). */
+    int (*layer)(void *ctx, int s, int node, int what, int layer, int pos, int T, void *out);
 } orch_verify_ops;
 
 int orch_verify_new(const veil_verifier_opts *vo, int n_shards, int dim, int max_seq,
@@ -48,8 +54,25 @@ typedef struct {
  * shard. */
 int orch_verify_step(orch_verify *ov, const orch_verify_ops *ops, int s, int first, int last,
                      int pos, int T, int n, const orch_verify_answer *ans, int more, float *x);
-/* --fingerprints: replicas other than the active one send FP_FORWARD. */
+/* --fingerprints: replicas other than the active one send FP_FORWARD, and
+ * sessions are audited (AUDIT) so two disagreeing replicas can be judged. */
 int orch_verify_fingerprints(const orch_verify *ov);
+/* The public model disputes recompute one layer of (needed for disputes). */
+void orch_verify_set_model(orch_verify *ov, const veil_model *m);
+
+/* orch_dispute.c: two replicas a and b of shard s disagree on the step at
+ * pos..pos+T-1. Bisect their per-layer fingerprints to the first divergent
+ * layer, recompute it on the client from agreed inputs and name the guilty
+ * one; on success the innocent's rows are in x and *resolved = 1 (the
+ * guilty node flagged and dropped). *resolved = 0: undecided (the caller
+ * re-executes as without disputes). */
+int orch_dispute(orch_verify *ov, const orch_verify_ops *ops, int s, int first, int last, int pos,
+                 int T, const orch_verify_answer *a, const orch_verify_answer *b, float *x,
+                 int *resolved);
+/* Private state orch_dispute.c reads (one definition, in orch_verify.c). */
+const veil_model *orch_verify_model(const orch_verify *ov);
+void orch_verify_dispute_flag(orch_verify *ov, const char *node, int first, int last, int pos,
+                              const char *reason);
 /* Flags raised so far. */
 int orch_verify_flags(const orch_verify *ov);
 /* Scheduling: with a ledger, writes the usable node indices best first and

@@ -5,6 +5,7 @@
 #include "veil/orchestrator.h"
 
 #include "orch_verify.h"
+#include "node_audit.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -416,6 +417,8 @@ static int open_session(veil_orch *o, int s, int r, const onode *next, uint64_t 
     if (f.h.type != VEIL_MSG_OPENED || f.h.session == 0) rc = veil_fail(VEIL_EPROTO, "OPEN answered with %s", veil_msg_name(f.h.type));
     else sh->sid[r] = f.h.session;
     veil_frame_free(&f);
+    /* --fingerprints: the node keeps the layer history disputes ask about */
+    if (!rc && o->ver && orch_verify_fingerprints(o->ver)) rc = node_send(o, sh->rep[r], VEIL_MSG_AUDIT, sh->sid[r], NULL, 0);
     return rc;
 }
 
@@ -623,6 +626,52 @@ static void verify_drop(void *ctx, int s, int node, int winner)
 
 static const char *verify_name(void *ctx, int node) { return ((veil_orch *)ctx)->nodes[node].caps.name; }
 
+/* One LAYER_REQ round trip on node's session of shard s (orch_verify_ops.layer). */
+static int layer_rpc(veil_orch *o, int s, int node, const node_audit_req *q, veil_frame *f)
+{
+    oshard *sh = &o->shards[s];
+    uint64_t sid = 0;
+    for (int r = 0; r < sh->n_rep; r++)
+        if (sh->rep[r] == node) sid = sh->sid[r];
+    if (!sid) return veil_fail(VEIL_EINVAL, "node %s has no session of layers %d..%d", o->nodes[node].caps.name, sh->first, sh->last - 1);
+    uint8_t buf[16];
+    int rc = node_rpc(o, node, VEIL_MSG_LAYER_REQ, sid, buf, node_audit_req_encode(q, buf), f);
+    int type = q->what ? VEIL_MSG_LAYER_ROWS : VEIL_MSG_LAYER_FP;
+    if (!rc && (f->h.type != type || f->h.session != sid)) {
+        veil_frame_free(f);
+        rc = veil_fail(VEIL_EPROTO, "LAYER_REQ answered with %s", veil_msg_name(f->h.type));
+    }
+    return rc;
+}
+
+static int verify_layer(void *ctx, int s, int node, int what, int layer, int pos, int T, void *out)
+{
+    veil_orch *o = ctx;
+    veil_frame f;
+    int rc = 0;
+    if (!what) {
+        node_audit_req q = {0, layer, (uint32_t)pos, (uint32_t)T};
+        veil_fp *fp = out;
+        if ((rc = layer_rpc(o, s, node, &q, &f))) return rc;
+        rc = veil_fp_decode(f.payload, f.h.length, fp);
+        if (!rc && (fp->layer != layer || fp->pos != (uint32_t)pos || fp->T != (uint32_t)T || fp->dim != (uint32_t)o->dim))
+            rc = veil_fail(VEIL_EPROTO, "LAYER_FP for another block");
+        veil_frame_free(&f);
+        return rc;
+    }
+    for (int p = pos; !rc && p < pos + T;) { /* rows: chunked by the frame limit */
+        int t = pos + T - p < o->max_T ? pos + T - p : o->max_T, gp, gt;
+        node_audit_req q = {1, layer, (uint32_t)p, (uint32_t)t};
+        if ((rc = layer_rpc(o, s, node, &q, &f))) return rc;
+        rc = veil_msg_hidden_decode(f.payload, f.h.length, o->dim, o->max_seq, o->max_T, &gp, &gt,
+                                    (float *)out + (size_t)(p - pos) * o->dim);
+        if (!rc && (gp != p || gt != t)) rc = veil_fail(VEIL_EPROTO, "LAYER_ROWS for %d+%d, asked %d+%d", gp, gt, p, t);
+        veil_frame_free(&f);
+        p += t;
+    }
+    return rc;
+}
+
 /* After a shard's replicas answered: decide, re-execute if needed, and put
  * the accepted output in x. */
 static int verify_chunk(veil_orch *o, int s, const want *w, int nw, int pos, int T, float *x)
@@ -634,7 +683,7 @@ static int verify_chunk(veil_orch *o, int s, const want *w, int nw, int pos, int
         sh->fed[w[k].rep] = pos + T;
     }
     int need = orch_verify_needed(o->ver, pos, T, o->o.replicas);
-    orch_verify_ops ops = {o, verify_extra, verify_drop, verify_name};
+    orch_verify_ops ops = {o, verify_extra, verify_drop, verify_name, verify_layer};
     return orch_verify_step(o->ver, &ops, s, sh->first, sh->last, pos, T, nw, ans,
                             need > nw ? need - nw : 0, x);
 }
@@ -804,6 +853,7 @@ static int setup(veil_orch *o)
     if (o->o.verify && (rc = rank_nodes(o))) return rc;
     if ((rc = schedule(o))) return rc;
     if (o->o.verify && (rc = orch_verify_new(o->o.verify, o->n_shards, o->dim, o->max_seq, &o->ver))) return rc;
+    if (o->ver) orch_verify_set_model(o->ver, o->m);
     if (o->o.hooks.plan) {
         int bounds[VEIL_MAX_LAYERS + 1];
         for (int s = 0; s < o->n_shards; s++) bounds[s] = o->shards[s].first;
