@@ -255,6 +255,8 @@ int net_demo_client(net_demo *d, veil_secure **sec, veil_tls_ctx **tls, veil_tra
     *sec = NULL;
     *tls = NULL;
     if (d->insecure) {
+        fprintf(stderr, "veil: warning: --insecure: plaintext connections between the demo's "
+                        "processes\n");
         *t = *veil_transport_plain();
         return 0;
     }
