@@ -125,8 +125,11 @@ int veil_shard_forward_batch(veil_shard *s, int pos, int T, float *x);
  * state(s) (T x dim); used for fingerprints and dispute bisection. */
 typedef void (*veil_layer_hook)(void *ctx, int layer, int pos, int T, const float *x);
 void veil_shard_set_hook(veil_shard *s, veil_layer_hook hook, void *ctx);
-/* Bytes held by the KV cache. */
+/* Bytes held by the KV cache (keys and values together). */
 size_t veil_shard_kv_bytes(const veil_shard *s);
+/* The key and value cache buffers (each veil_shard_kv_bytes / 2 bytes), so a
+ * TEE can lock them in memory and account for their erasure. */
+void veil_shard_kv_buffers(veil_shard *s, float **keys, float **values);
 
 /* Final RMSNorm then classifier; x is modified (normalized in place). */
 void veil_head(const veil_model *m, float *x, float *logits);

@@ -91,6 +91,12 @@ size_t veil_shard_kv_bytes(const veil_shard *s)
     return 2 * (size_t)(s->last - s->first) * s->max_seq * veil_kv_dim(&s->cfg) * sizeof(float);
 }
 
+void veil_shard_kv_buffers(veil_shard *s, float **keys, float **values)
+{
+    *keys = s->key_cache;
+    *values = s->value_cache;
+}
+
 void veil_shard_set_hook(veil_shard *s, veil_layer_hook hook, void *ctx)
 {
     s->hook = hook;
