@@ -178,6 +178,12 @@ static void shard_put_locked(veil_node *n, shard_rec *r)
 static void session_put_locked(veil_node *n, session *s)
 {
     if (--s->refs) return;
+    if (n->o.tee && s->sh) {
+        float *keys, *values;
+        veil_shard_kv_buffers(s->sh, &keys, &values);
+        veil_tee_untrack(n->o.tee, keys);
+        veil_tee_untrack(n->o.tee, values);
+    }
     veil_shard_free(s->sh);
     veil_adv_free(s->adv);
     node_audit_free(s->audit);
@@ -457,6 +463,12 @@ static int session_setup(conn *c, const veil_msg_open *m, session *s)
     } else
         rc = veil_shard_new(cfg, s->rec->first, s->rec->last, s->rec->layers, s->max_seq, &s->sh);
     if (rc) return rc;
+    if (n->o.tee && s->sh) { /* the KV cache holds user data: lock it, account for its erasure */
+        float *keys, *values;
+        veil_shard_kv_buffers(s->sh, &keys, &values);
+        (void)veil_tee_track(n->o.tee, VEIL_REGION_KV, keys, kv / 2);
+        (void)veil_tee_track(n->o.tee, VEIL_REGION_KV, values, kv / 2);
+    }
     if (m->host[0]) {
         if ((rc = dial_next(n, m, &s->out))) return rc;
         s->has_next = 1;
