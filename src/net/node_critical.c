@@ -4,6 +4,7 @@
  * serve any shard and a re-run elsewhere needs no replay. */
 #include "veil/critical.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,18 @@ typedef struct {
     int32_t *x; /* T x dim, copied out of the payload */
 } fwd_req;
 
+/* Largest |x| (Q16) whose squares summed over a row of dim still fit int64
+ * (dim x^2 <= 2^62): veil_q_rms_scale sums them in int64 without a check,
+ * so a larger crafted activation would overflow it and index the RSQRT
+ * table out of bounds. Honest hidden states are far below (|x| < 2^24 for
+ * stories260K, limit 2^28). */
+static int64_t input_limit(int dim)
+{
+    int64_t lim = (int64_t)sqrt((double)((uint64_t)1 << 62) / dim);
+    while (lim > 0 && (__int128)lim * lim * dim > ((__int128)1 << 62)) lim--;
+    return lim;
+}
+
 /* Every field of an untrusted ZK_FORWARD checked against the checkpoint. */
 static int parse_req(const veil_config *c, const uint8_t *p, size_t n, fwd_req *r)
 {
@@ -104,7 +117,15 @@ static int parse_req(const veil_config *c, const uint8_t *p, size_t n, fwd_req *
     *r = (fwd_req){(int)first, (int)last, (int)T, !!(flags & VEIL_CRIT_PROVE), !!(flags & VEIL_CRIT_EARLY),
                    p + 48, p + 80, NULL};
     if (!(r->x = malloc(4 * rows))) return veil_fail(VEIL_ENOMEM, "out of memory");
-    for (size_t i = 0; i < rows; i++) r->x[i] = (int32_t)get32(p + VEIL_CRIT_FWD_HDR + 4 * i);
+    int64_t lim = input_limit(c->dim);
+    for (size_t i = 0; i < rows; i++) {
+        r->x[i] = (int32_t)get32(p + VEIL_CRIT_FWD_HDR + 4 * i);
+        if (r->x[i] > lim || r->x[i] < -lim) {
+            free(r->x);
+            r->x = NULL;
+            return veil_fail(VEIL_ERANGE, "ZK_FORWARD: activation %zu outside +-%lld", i, (long long)lim);
+        }
+    }
     return 0;
 }
 
