@@ -164,7 +164,12 @@ int veil_q_matmul(int32_t *out, const int32_t *x, const int32_t *w, int T, int n
 int64_t veil_q_rms_scale(const int32_t *x, int n)
 {
     const veil_qtables *tb = veil_qtables_get();
-    int64_t v = dot_i32(x, x, n) / n + VEIL_Q_EPS_Q32;
+    /* sum of squares in 128 bits: n terms below 2^62 each can exceed int64
+     * for hostile inputs; the mean itself stays below 2^62 */
+    unsigned __int128 ss = 0;
+    for (int i = 0; i < n; i++)
+        ss += (uint64_t)((int64_t)x[i] * x[i]);
+    int64_t v = (int64_t)(ss / (unsigned)n) + VEIL_Q_EPS_Q32;
     int k = 0;
     while ((v >> (2 * k)) >= 4 * VEIL_Q_RSQRT_LO)
         k++;

@@ -86,11 +86,11 @@ typedef struct {
     int32_t *x; /* T x dim, copied out of the payload */
 } fwd_req;
 
-/* Largest |x| (Q16) whose squares summed over a row of dim still fit int64
- * (dim x^2 <= 2^62): veil_q_rms_scale sums them in int64 without a check,
- * so a larger crafted activation would overflow it and index the RSQRT
- * table out of bounds. Honest hidden states are far below (|x| < 2^24 for
- * stories260K, limit 2^28). */
+/* Largest |x| (Q16) whose squares summed over a row of dim fit int64
+ * (dim x^2 <= 2^62). The integer pass itself copes with larger values, but
+ * the proof circuit bounds sums of squares by this range, and honest hidden
+ * states are far below it (|x| < 2^24 for stories260K, limit 2^28), so a
+ * larger input can only be an attack and is refused up front. */
 static int64_t input_limit(int dim)
 {
     int64_t lim = (int64_t)sqrt((double)((uint64_t)1 << 62) / dim);
