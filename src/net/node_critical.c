@@ -87,10 +87,9 @@ typedef struct {
 } fwd_req;
 
 /* Largest |x| (Q16) whose squares summed over a row of dim fit int64
- * (dim x^2 <= 2^62). The integer pass itself copes with larger values, but
- * the proof circuit bounds sums of squares by this range, and honest hidden
- * states are far below it (|x| < 2^24 for stories260K, limit 2^28), so a
- * larger input can only be an attack and is refused up front. */
+ * (dim x^2 <= 2^62). Honest hidden states are far below it (|x| < 2^24 for
+ * stories260K, limit 2^28), so a larger input can only be crafted and is
+ * refused before any work is done on it. */
 static int64_t input_limit(int dim)
 {
     int64_t lim = (int64_t)sqrt((double)((uint64_t)1 << 62) / dim);
