@@ -108,6 +108,11 @@ void veil_embed(const veil_model *m, int token, float *x);
 
 typedef struct veil_shard veil_shard;
 
+/* Check a shard's shape: a valid config, a non-empty layer range inside the
+ * model, and *max_seq within seq_len (0 becomes seq_len). Shared by every
+ * kind of shard (float, integer). */
+int veil_shard_params(const veil_config *cfg, int first, int last, int *max_seq);
+
 /* A shard running layers [first, last) with `layers[i]` the weights of layer
  * first+i (the array is copied, the tensors are borrowed), a KV cache for
  * max_seq positions (<= cfg->seq_len; 0 = cfg->seq_len). */

@@ -23,19 +23,26 @@ struct veil_shard {
     void *hook_ctx;
 };
 
-int veil_shard_new(const veil_config *cfg, int first, int last, const veil_layer *layers,
-                   int max_seq, veil_shard **out)
+int veil_shard_params(const veil_config *cfg, int first, int last, int *max_seq)
 {
-    *out = NULL;
     int rc = veil_config_validate(cfg);
     if (rc) return rc;
     if (first < 0 || last > cfg->n_layers || first >= last)
         return veil_fail(VEIL_ERANGE, "layer range [%d,%d) outside model of %d layers", first,
                          last, cfg->n_layers);
-    if (max_seq <= 0) max_seq = cfg->seq_len;
-    if (max_seq > cfg->seq_len)
-        return veil_fail(VEIL_ERANGE, "max_seq %d exceeds model seq_len %d", max_seq,
+    if (*max_seq <= 0) *max_seq = cfg->seq_len;
+    if (*max_seq > cfg->seq_len)
+        return veil_fail(VEIL_ERANGE, "max_seq %d exceeds model seq_len %d", *max_seq,
                          cfg->seq_len);
+    return 0;
+}
+
+int veil_shard_new(const veil_config *cfg, int first, int last, const veil_layer *layers,
+                   int max_seq, veil_shard **out)
+{
+    *out = NULL;
+    int rc = veil_shard_params(cfg, first, last, &max_seq);
+    if (rc) return rc;
     veil_shard *s = calloc(1, sizeof *s);
     if (!s) return veil_fail(VEIL_ENOMEM, "out of memory for shard");
     s->cfg = *cfg;
@@ -209,8 +216,7 @@ void veil_head(const veil_model *m, float *x, float *logits)
 
 int veil_model_shard(const veil_model *m, int first, int last, int max_seq, veil_shard **out)
 {
-    if (first < 0 || last > m->cfg.n_layers || first >= last)
-        return veil_fail(VEIL_ERANGE, "layer range [%d,%d) outside model of %d layers", first,
-                         last, m->cfg.n_layers);
-    return veil_shard_new(&m->cfg, first, last, m->layers + first, max_seq, out);
+    *out = NULL;
+    int rc = veil_shard_params(&m->cfg, first, last, &max_seq);
+    return rc ? rc : veil_shard_new(&m->cfg, first, last, m->layers + first, max_seq, out);
 }

@@ -246,18 +246,8 @@ int veil_qshard_new(const veil_config *cfg, int first, int last, const veil_qlay
                     int max_seq, veil_qshard **out)
 {
     *out = NULL;
-    int rc = veil_config_validate(cfg);
+    int rc = veil_shard_params(cfg, first, last, &max_seq);
     if (rc) return rc;
-    if (first < 0 || last > cfg->n_layers || first >= last)
-        return veil_fail(VEIL_ERANGE, "layer range [%d,%d) outside model of %d layers", first,
-                         last, cfg->n_layers);
-    if (veil_head_size(cfg) % 2)
-        return veil_fail(VEIL_EINVAL, "odd head size %d: RoPE needs pairs",
-                         veil_head_size(cfg));
-    if (max_seq <= 0) max_seq = cfg->seq_len;
-    if (max_seq > cfg->seq_len)
-        return veil_fail(VEIL_ERANGE, "max_seq %d exceeds model seq_len %d", max_seq,
-                         cfg->seq_len);
     veil_qshard *s = calloc(1, sizeof *s);
     if (!s) return veil_fail(VEIL_ENOMEM, "out of memory for shard");
     s->cfg = *cfg;
@@ -295,10 +285,9 @@ int veil_qshard_new(const veil_config *cfg, int first, int last, const veil_qlay
 int veil_qmodel_shard(const veil_qmodel *q, int first, int last, int max_seq,
                       veil_qshard **out)
 {
-    if (first < 0 || last > q->cfg.n_layers || first >= last)
-        return veil_fail(VEIL_ERANGE, "layer range [%d,%d) outside model of %d layers", first,
-                         last, q->cfg.n_layers);
-    return veil_qshard_new(&q->cfg, first, last, q->layers + first, max_seq, out);
+    *out = NULL;
+    int rc = veil_shard_params(&q->cfg, first, last, &max_seq);
+    return rc ? rc : veil_qshard_new(&q->cfg, first, last, q->layers + first, max_seq, out);
 }
 
 void veil_qshard_free(veil_qshard *s)
