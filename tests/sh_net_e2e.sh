@@ -4,24 +4,9 @@
 # (kill -9 mid-generation) gives identical text at several points; a node
 # shuts down cleanly on SIGTERM; bad invocations are usage errors.
 set -uo pipefail
-bin=${VEIL_BIN:?} models=${VEIL_MODEL_DIR:?}
-[ -f "$models/stories260K.bin" ] || { echo "SKIP: stories260K.bin not in $models"; exit 77; }
-work=$(mktemp -d /tmp/veil-net-e2e-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; [ "${KEEP:-}" ] || rm -rf "$work"; }
-trap cleanup EXIT
-fail=0
-check() { if "$@"; then echo "ok: $*"; else echo "FAIL: $*"; fail=1; fi; }
-same() { cmp -s "$1" "$2" || { echo "--- $1"; cat "$1"; echo "--- $2"; cat "$2"; return 1; }; }
+net_test=net-e2e
+. "$(dirname "$0")/net_lib.sh"
 
-start_node() { # name -> sets port_<name>
-  "$bin" node --listen 127.0.0.1:0 --name "$1" --threads 1 --port-file "$work/$1.port" \
-    "${@:2}" 2>"$work/$1.log" &
-  pids+=($!)
-  eval "pid_$1=$!"
-  for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
-  eval "port_$1=$(cat "$work/$1.port")"
-}
 
 start_node a --insecure
 start_node b --insecure --capacity 2

@@ -7,15 +7,8 @@
 # TEE; --security critical selects --int (or says it is not available); bad
 # flags are usage errors.
 set -uo pipefail
-bin=${VEIL_BIN:?} models=${VEIL_MODEL_DIR:?}
-[ -f "$models/stories260K.bin" ] || { echo "SKIP: stories260K.bin not in $models"; exit 77; }
-work=$(mktemp -d /tmp/veil-tee-net-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; [ "${KEEP:-}" ] || rm -rf "$work"; }
-trap cleanup EXIT
-fail=0
-check() { if "$@"; then echo "ok: $*"; else echo "FAIL: $*"; fail=1; fi; }
-same() { cmp -s "$1" "$2" || { echo "--- $1"; cat "$1"; echo "--- $2"; cat "$2"; return 1; }; }
+net_test=tee-net
+. "$(dirname "$0")/net_lib.sh"
 cd "$work"
 export OMP_WAIT_POLICY=PASSIVE
 
@@ -44,12 +37,6 @@ check grep -q "using tee" demo_auto.err
 # 2. nodes attested by two different authorities
 "$bin" tee authority init -o auth >/dev/null && "$bin" tee authority init -o evil_auth >/dev/null
 for k in a b evil client; do "$bin" keygen -o "$k" >/dev/null; done
-start_node() { # name args... -> port_<name>
-  "$bin" node --listen 127.0.0.1:0 --name "$1" --threads 1 --port-file "$1.port" "${@:2}" 2>"$1.log" &
-  pids+=($!)
-  for _ in $(seq 200); do [ -s "$1.port" ] && break; sleep 0.05; done
-  eval "port_$1=$(cat "$1.port")"
-}
 start_node a --security tee --key a --tee-authority auth
 start_node b --security tee --key b --tee-authority auth --tee-type gpu-tee
 start_node evil --security tee --key evil --tee-authority evil_auth

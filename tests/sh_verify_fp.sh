@@ -6,13 +6,8 @@
 # outvoted) or a fingerprint replica; the text stays exactly the honest one;
 # the client receives fewer bytes than with full replica outputs.
 set -uo pipefail
-bin=${VEIL_BIN:?} models=${VEIL_MODEL_DIR:?}
-[ -f "$models/stories260K.bin" ] || { echo "SKIP: stories260K.bin not in $models"; exit 77; }
-work=$(mktemp -d /tmp/veil-verify-fp-XXXXXX)
-trap '[ "${KEEP:-}" ] || rm -rf "$work"' EXIT
-fail=0
-check() { if "$@"; then echo "ok: $*"; else echo "FAIL: $*"; fail=1; fi; }
-same() { cmp -s "$1" "$2" || { echo "--- $1"; cat "$1"; echo "--- $2"; cat "$2"; return 1; }; }
+net_test=verify-fp
+. "$(dirname "$0")/net_lib.sh"
 flags() { grep -c "^node .* flagged: " "$1"; }
 received() { sed -n 's/^client: .* bytes sent, \([0-9]*\) received.*/\1/p' "$1"; }
 export OMP_WAIT_POLICY=PASSIVE

@@ -6,15 +6,8 @@
 # ledger keeps a flagged node out of the next run; sample:P and CDV run;
 # `veil node --adversary` says so at startup; bad flags are usage errors.
 set -uo pipefail
-bin=${VEIL_BIN:?} models=${VEIL_MODEL_DIR:?}
-[ -f "$models/stories260K.bin" ] || { echo "SKIP: stories260K.bin not in $models"; exit 77; }
-work=$(mktemp -d /tmp/veil-verify-net-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; [ "${KEEP:-}" ] || rm -rf "$work"; }
-trap cleanup EXIT
-fail=0
-check() { if "$@"; then echo "ok: $*"; else echo "FAIL: $*"; fail=1; fi; }
-same() { cmp -s "$1" "$2" || { echo "--- $1"; cat "$1"; echo "--- $2"; cat "$2"; return 1; }; }
+net_test=verify-net
+. "$(dirname "$0")/net_lib.sh"
 flags() { grep -c "^node .* flagged: " "$1"; }
 export OMP_WAIT_POLICY=PASSIVE
 
