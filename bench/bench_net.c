@@ -79,6 +79,17 @@ static void best_of(const veil_model *m, const veil_backend *a, const veil_backe
     }
 }
 
+/* NODES in-process nodes on free loopback ports. */
+static void start_nodes(veil_node **nodes, char addr[][32], const char **addrs)
+{
+    for (int i = 0; i < NODES; i++) {
+        veil_node_opts no = {.quiet = 1};
+        if (veil_node_start(&no, &nodes[i])) exit(1);
+        snprintf(addr[i], 32, "127.0.0.1:%d", veil_node_port(nodes[i]));
+        addrs[i] = addr[i];
+    }
+}
+
 static uint64_t wire_bytes(veil_node **nodes, veil_orch *o)
 {
     uint64_t sent, recv, total = 0;
@@ -124,12 +135,7 @@ static void bench_model(const char *name, const veil_model *m)
     veil_node *nodes[NODES];
     char addr[NODES][32];
     const char *addrs[NODES];
-    for (int i = 0; i < NODES; i++) {
-        veil_node_opts no = {.quiet = 1};
-        if (veil_node_start(&no, &nodes[i])) exit(1);
-        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", veil_node_port(nodes[i]));
-        addrs[i] = addr[i];
-    }
+    start_nodes(nodes, addr, addrs);
     veil_orch_opts po = {.nodes = addrs, .n_nodes = NODES, .quiet = 1};
     veil_orch *o;
     if (veil_orch_new(m, &po, &o)) {
@@ -182,12 +188,7 @@ static void bench_sve(const char *name, const veil_model *m)
     veil_node *nodes[NODES];
     char addr[NODES][32];
     const char *addrs[NODES];
-    for (int i = 0; i < NODES; i++) {
-        veil_node_opts no = {.quiet = 1};
-        if (veil_node_start(&no, &nodes[i])) exit(1);
-        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", veil_node_port(nodes[i]));
-        addrs[i] = addr[i];
-    }
+    start_nodes(nodes, addr, addrs);
     for (int variant = 0; variant < 2; variant++) {
         veil_orch_sve *sve;
         veil_orch_opts plain = {.nodes = addrs, .n_nodes = NODES, .quiet = 1};
