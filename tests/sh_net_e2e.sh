@@ -34,7 +34,9 @@ check grep -q "^dp: gauss eps=500" "$work/dp1.err"
 # SVE through the nodes (numerical equality is checked in test_net_pipeline)
 "$bin" run --insecure --nodes "$nodes" -n 40 -t 0 --sve strong --sve-hop 1 >"$work/sve.txt" 2>"$work/sve.err"
 check [ $? = 0 -a -s "$work/sve.txt" ]
-"$bin" run --insecure --nodes "$nodes" -n 5 --sve paper --split 1 >/dev/null 2>&1; check [ $? = 1 ]
+"$bin" run --insecure --nodes "$nodes" -n 40 -t 0 --sve paper --split 2 >"$work/svesplit.txt" 2>/dev/null
+"$bin" generate -n 40 -t 0 >"$work/local40.txt" 2>/dev/null
+check same "$work/local40.txt" "$work/svesplit.txt"   # SVE on the layers after a split
 
 # 8 concurrent clients (separate processes) on the same 3 nodes
 cpids=()

@@ -152,7 +152,11 @@ static void check_errors(void)
 {
     veil_config c = {48, 96, 4, 6, 2, 300, 32, 1};
     veil_sve_keys *k = NULL;
-    int bad1[3] = {0, 3, 3}, bad2[3] = {1, 2, 4}, bad3[3] = {0, 2, 5}, ok[3] = {0, 1, 4};
+    int bad1[3] = {0, 3, 3}, bad2[3] = {-1, 2, 4}, bad3[3] = {0, 2, 5}, ok[3] = {0, 1, 4};
+    int split[3] = {1, 2, 4}; /* split inference: the client keeps layer 0 */
+    CHECK(veil_sve_keys_new(&c, VEIL_SVE_PAPER, 2, split, 0, &k) == 0 && k);
+    veil_sve_keys_free(k);
+    k = NULL;
     CHECK(veil_sve_keys_new(&c, VEIL_SVE_PAPER, 2, bad1, 0, &k) == VEIL_EINVAL && !k);
     CHECK(veil_sve_keys_new(&c, VEIL_SVE_PAPER, 2, bad2, 0, &k) == VEIL_EINVAL);
     CHECK(veil_sve_keys_new(&c, VEIL_SVE_PAPER, 2, bad3, 0, &k) == VEIL_EINVAL);

@@ -16,7 +16,6 @@ struct veil_orch_sve {
 static int sve_plan(void *ctx, int n, const int *bounds)
 {
     veil_orch_sve *s = ctx;
-    if (bounds[0] != 0) return veil_fail(VEIL_EINVAL, "SVE covers every layer: it cannot be combined with --split");
     veil_sve_keys_free(s->k); /* a new plan (new pipeline) gets fresh keys */
     s->k = NULL;
     return veil_sve_keys_new(&s->m->cfg, s->v, n, bounds, s->hop, &s->k);

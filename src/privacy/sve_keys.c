@@ -271,8 +271,11 @@ static int check_bounds(const veil_config *c, int n_shards, const int *b, int ho
         return veil_fail(VEIL_ERANGE, "%d shards for a model of %d layers", n_shards,
                          c->n_layers);
     if (!b) return veil_fail(VEIL_EINVAL, "no shard boundaries");
-    if (b[0] != 0 || b[n_shards] != c->n_layers)
-        return veil_fail(VEIL_EINVAL, "shard boundaries must run from 0 to %d", c->n_layers);
+    /* b[0] > 0: split inference, the client runs layers 0..b[0]-1 in the
+     * clear and the secret basis starts where its state leaves it */
+    if (b[0] < 0 || b[n_shards] != c->n_layers)
+        return veil_fail(VEIL_EINVAL, "shard boundaries must start at 0..%d and end at %d",
+                         c->n_layers - 1, c->n_layers);
     for (int s = 0; s < n_shards; s++)
         if (b[s] >= b[s + 1])
             return veil_fail(VEIL_EINVAL, "shard %d is empty or reversed ([%d,%d))", s, b[s],
