@@ -421,6 +421,28 @@ static void LIMBS(zcirc *C, zc_lin *l, const zv *lv, int n, int64_t sign, const 
         if (rc_) return rc_;                    \
     } while (0)
 
+#define TRY(x)                  \
+    do {                        \
+        int rc_ = (x);          \
+        if (rc_) return rc_;    \
+    } while (0)
+
+/* rem < c b, as remu = c b - 1 - rem with the n limbs of remu range-checked
+ * like those of rem (the remainder bound behind every exact division). */
+static int rel_below(zcirc *C, unsigned nA, const zv *remu, const zv *rem, int n,
+                     const uint8_t *vr, zv b, int64_t c, const uint8_t *vb)
+{
+    zc_rel R;
+    rinit(&R, nA, 0);
+    LIMBS(C, &R.lhs, remu, n, 1, vr);
+    P(&R, 1, 1);
+    V(C, OP(&R, 0), b, c, vb);
+    K(OP(&R, 0), -1);
+    LIMBS(C, OP(&R, 0), rem, n, -1, vr);
+    RUN(&R);
+    return 0;
+}
+
 static int rel_rms(zcirc *C, const zrms *n, zv x, zv g)
 {
     const zshape *s = C->s;
@@ -456,13 +478,7 @@ static int rel_rms(zcirc *C, const zrms *n, zv x, zv g)
     V(C, OP(&R, 0), n->m, 1, vt);
     V(C, OP(&R, 1), n->kp, 1, vt);
     RUN(&R);
-    rinit(&R, tb, 0); /* rest < 4^k */
-    LIMBS(C, &R.lhs, n->restu, 4, 1, vt);
-    P(&R, 1, 1);
-    V(C, OP(&R, 0), n->kp, 1, vt);
-    K(OP(&R, 0), -1);
-    LIMBS(C, OP(&R, 0), n->rest, 4, -1, vt);
-    RUN(&R);
+    TRY(rel_below(C, tb, n->restu, n->rest, 4, vt, n->kp, 1, vt)); /* rest < 4^k */
     rinit(&R, tb, 0); /* r 2^k + remr = 4 R + h_k */
     V(C, &R.lhs, n->rs, 4, vt);
     V(C, &R.lhs, n->kh, 1, vt);
@@ -471,13 +487,7 @@ static int rel_rms(zcirc *C, const zrms *n, zv x, zv g)
     V(C, OP(&R, 0), n->r, 1, vt);
     V(C, OP(&R, 1), n->kq, 1, vt);
     RUN(&R);
-    rinit(&R, tb, 0); /* remr < 2^k */
-    LIMBS(C, &R.lhs, n->remru, 2, 1, vt);
-    P(&R, 1, 1);
-    V(C, OP(&R, 0), n->kq, 1, vt);
-    K(OP(&R, 0), -1);
-    LIMBS(C, OP(&R, 0), n->remr, 2, -1, vt);
-    RUN(&R);
+    TRY(rel_below(C, tb, n->remru, n->remr, 2, vt, n->kq, 1, vt)); /* remr < 2^k */
     rinit(&R, tb + db, 0); /* y = rescale(x r) */
     L16(C, &R.lhs, n->y, n->remy, vtd);
     P(&R, 1, 2);
@@ -591,12 +601,6 @@ static int rel_zero2(zcirc *C, unsigned nA, zv a, const uint8_t *va, zv b, int64
     return 0;
 }
 
-#define TRY(x)                  \
-    do {                        \
-        int rc_ = (x);          \
-        if (rc_) return rc_;    \
-    } while (0)
-
 /* Causal softmax with max-shift and exp digits (zkAttn), then p. */
 static int rel_softmax(zcirc *C, const zlayer *L)
 {
@@ -648,13 +652,7 @@ static int rel_softmax(zcirc *C, const zlayer *L)
     V(C, OP(&R, 0), L->sum, 1, vu);
     V(C, OP(&R, 1), L->pp, 1, va);
     RUN(&R);
-    rinit(&R, ut, 0); /* rem < 2 sum */
-    LIMBS(C, &R.lhs, L->rempu, 2, 1, va);
-    P(&R, 1, 1);
-    V(C, OP(&R, 0), L->sum, 2, vu);
-    K(OP(&R, 0), -1);
-    LIMBS(C, OP(&R, 0), L->remp, 2, -1, va);
-    RUN(&R);
+    TRY(rel_below(C, ut, L->rempu, L->remp, 2, va, L->sum, 2, vu)); /* rem < 2 sum */
     /* the max: sel is one-hot on valid entries and selects d = 0 */
     TRY(rel_zero2(C, ut, L->sel, va, L->sel, 1, -1, va));
     TRY(rel_zero2(C, ut, L->sel, va, valid, -1, 1, vv));
