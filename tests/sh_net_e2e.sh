@@ -90,7 +90,8 @@ check grep -q "SIGTERM received" "$work/a.log"
 check grep -q "stopped" "$work/a.log"
 
 # usage errors
-"$bin" run --nodes "127.0.0.1:$port_b" >/dev/null 2>&1; check [ $? = 2 ]  # neither --key nor --insecure
+"$bin" run --nodes "127.0.0.1:$port_b" -n 5 >/dev/null 2>"$work/eph.err"  # neither --key nor --insecure:
+check grep -q "ephemeral identity" "$work/eph.err"                         # TLS with a throwaway key
 "$bin" node --insecure >/dev/null 2>&1; check [ $? = 2 ]                    # no --listen
 "$bin" demo --kill 9@1 --nodes 2 >/dev/null 2>&1; check [ $? = 2 ]
 "$bin" run --insecure --nodes "127.0.0.1:1" -n 5 >/dev/null 2>&1; check [ $? = 1 ] # nothing listens

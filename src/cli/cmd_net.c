@@ -53,15 +53,36 @@ typedef struct {
     veil_secure *sec; /* --security tee / auto (net_security.h) */
 } transport_choice;
 
+/* No --key and no --insecure: TLS 1.3 with a throwaway identity made for
+ * this process (the files are removed once loaded). Traffic is encrypted
+ * and both ends present certificates, but nobody can pin this identity:
+ * --key NAME with --allow FILE is what authenticates peers. */
+static int ephemeral_tls(cli_args *a, transport_choice *tc)
+{
+    char dir[] = "/tmp/veil-ephemeral-XXXXXX", name[64], path[80], id[VEIL_PEER_ID_HEX];
+    if (!mkdtemp(dir)) return cli_fail("cannot create a directory for an ephemeral identity");
+    snprintf(name, sizeof name, "%s/id", dir);
+    int rc = veil_tls_keygen(name, id) || veil_tls_ctx_new(name, cli_get(a, "allow"), &tc->tls);
+    snprintf(path, sizeof path, "%s.key", name);
+    unlink(path);
+    snprintf(path, sizeof path, "%s.crt", name);
+    unlink(path);
+    rmdir(dir);
+    if (rc) return cli_fail_lib("cannot create an ephemeral TLS identity");
+    fprintf(stderr, "veil: no --key: TLS 1.3 with an ephemeral identity (peer id %.16s...); "
+                    "use --key NAME and --allow FILE to authenticate peers\n", id);
+    veil_transport_tls(tc->tls, &tc->t);
+    return 0;
+}
+
 static int pick_transport(cli_args *a, int default_plain, transport_choice *tc)
 {
     memset(tc, 0, sizeof *tc);
     if (net_security_is_tee(a)) return net_secure_transport(a, !strcmp(a->cmd->name, "node"), &tc->sec, &tc->t);
     const char *key = cli_get(a, "key");
     if (key && cli_has(a, "insecure")) return cli_usage_error(a, "--key and --insecure exclude each other");
+    if (!key && !cli_has(a, "insecure") && !default_plain) return ephemeral_tls(a, tc);
     if (!key) {
-        if (!cli_has(a, "insecure") && !default_plain)
-            return cli_usage_error(a, "choose --key NAME (TLS) or --insecure (plaintext)");
         if (!default_plain)
             fprintf(stderr, "veil: warning: --insecure: plaintext connections; anyone on the path "
                             "can read and alter hidden states and weights\n");
