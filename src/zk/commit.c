@@ -93,6 +93,21 @@ static int get_bytes(cursor *c, void *p, size_t n, const char *what)
     return 0;
 }
 
+/* The one-byte size header of a serialized object: it must be the size the
+ * caller expects and no more than the object's fixed arrays hold. */
+static int get_size(cursor *c, uint8_t *v, unsigned expect, unsigned max, const char *obj,
+                    const char *unit)
+{
+    char what[64];
+    snprintf(what, sizeof what, "%s header", obj);
+    int rc = get_bytes(c, v, 1, what);
+    if (rc)
+        return rc;
+    if (*v != expect || *v > max)
+        return veil_fail(VEIL_EINVAL, "%s with %u %s, expected %u", obj, *v, unit, expect);
+    return 0;
+}
+
 static int get_point(cursor *c, veil_ge *p, const char *what)
 {
     uint8_t b[32];
@@ -471,12 +486,10 @@ int veil_hyrax_commitment_read(veil_hyrax_commitment *cm, const uint8_t *in, siz
     memset(cm, 0, sizeof *cm);
     cursor c = {NULL, in, len, 0};
     uint8_t nv = 0;
-    int rc = get_bytes(&c, &nv, 1, "Hyrax commitment header");
+    int rc = get_size(&c, &nv, expect_nvars, 2 * VEIL_IPA_MAX_ROUNDS, "Hyrax commitment",
+                      "variables");
     if (rc)
         return rc;
-    if (nv != expect_nvars || nv > 2 * VEIL_IPA_MAX_ROUNDS)
-        return veil_fail(VEIL_EINVAL, "Hyrax commitment for %u variables, expected %u", nv,
-                         expect_nvars);
     size_t rows = (size_t)1 << veil_hyrax_row_vars(nv);
     if ((len - c.pos) / 32 < rows)
         return veil_fail(VEIL_EINVAL, "truncated Hyrax commitment");
@@ -943,11 +956,9 @@ int veil_ipa_proof_read(veil_ipa_proof *pf, const uint8_t *in, size_t len,
     memset(pf, 0, sizeof *pf);
     cursor c = {NULL, in, len, 0};
     uint8_t k = 0;
-    int rc = get_bytes(&c, &k, 1, "IPA proof header");
+    int rc = get_size(&c, &k, expect_rounds, VEIL_IPA_MAX_ROUNDS, "IPA proof", "rounds");
     if (rc)
         return rc;
-    if (k != expect_rounds || k > VEIL_IPA_MAX_ROUNDS)
-        return veil_fail(VEIL_EINVAL, "IPA proof with %u rounds, expected %u", k, expect_rounds);
     pf->rounds = k;
     for (unsigned j = 0; rc == 0 && j < k; j++) {
         rc = get_point(&c, &pf->l[j], "IPA L");
