@@ -100,13 +100,18 @@ EVP_PKEY *tee_ec_pub(const char *curve, const uint8_t *xy, size_t len)
     return pk;
 }
 
-X509 *tee_read_cert(const char *path)
+/* Opens a PEM file for reading; on failure records why, naming what it holds. */
+static FILE *open_pem(const char *path, const char *what)
 {
     FILE *f = fopen(path, "r");
-    if (!f) {
-        veil_fail(VEIL_EIO, "cannot open certificate %s: %s", path, strerror(errno));
-        return NULL;
-    }
+    if (!f) veil_fail(VEIL_EIO, "cannot open %s %s: %s", what, path, strerror(errno));
+    return f;
+}
+
+X509 *tee_read_cert(const char *path)
+{
+    FILE *f = open_pem(path, "certificate");
+    if (!f) return NULL;
     X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
     if (!x) tee_ossl_fail(VEIL_EINVAL, path);
@@ -115,11 +120,8 @@ X509 *tee_read_cert(const char *path)
 
 EVP_PKEY *tee_read_key(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        veil_fail(VEIL_EIO, "cannot open key %s: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = open_pem(path, "key");
+    if (!f) return NULL;
     EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
     if (!k) tee_ossl_fail(VEIL_EINVAL, path);
