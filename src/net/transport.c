@@ -80,16 +80,26 @@ static int connect_timed(int fd, const struct sockaddr *sa, socklen_t len, int t
     return rc;
 }
 
+/* TCP addresses of host:port (flags: AI_PASSIVE to listen); free with freeaddrinfo. */
+static int resolve(const char *host, int port, int flags, struct addrinfo **ai)
+{
+    struct addrinfo hints = {0};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = flags;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    int g = getaddrinfo(host, ps, &hints, ai);
+    if (g) return veil_fail(VEIL_EIO, "cannot resolve %s: %s", host, gai_strerror(g));
+    return 0;
+}
+
 int veil_dial(const veil_transport *t, const char *host, int port, int timeout_ms,
               veil_stream *out)
 {
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    int g = getaddrinfo(host, ps, &hints, &ai);
-    if (g) return veil_fail(VEIL_EIO, "cannot resolve %s: %s", host, gai_strerror(g));
+    struct addrinfo *ai = NULL;
+    int g = resolve(host, port, 0, &ai);
+    if (g) return g;
     int fd = -1, err = 0;
     for (struct addrinfo *a = ai; a; a = a->ai_next) {
         fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
@@ -111,14 +121,9 @@ int veil_dial(const veil_transport *t, const char *host, int port, int timeout_m
 
 int veil_listen(const char *host, int port, int backlog, int *port_out)
 {
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    int g = getaddrinfo(host, ps, &hints, &ai);
-    if (g) return veil_fail(VEIL_EIO, "cannot resolve %s: %s", host, gai_strerror(g));
+    struct addrinfo *ai = NULL;
+    int g = resolve(host, port, AI_PASSIVE, &ai);
+    if (g) return g;
     int fd = -1, err = 0;
     for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
         fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
