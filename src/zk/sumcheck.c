@@ -552,6 +552,21 @@ static int mask_open_vector(veil_fe **y, unsigned nvars, unsigned deg, const vei
     return 0;
 }
 
+/* Shared by prover and verifier once c_pr is set: absorb it, draw lambda, and
+ * form the opening vector y (caller frees) against c_t = c_sum + lambda c_pr. */
+static int mask_combine(const veil_zksc_proof *pf, veil_transcript *t, const veil_fe *r,
+                        veil_fe *lambda, veil_fe **y, veil_ge *c_t)
+{
+    veil_zk_absorb_ge(t, "zksc-c_pr", &pf->c_pr);
+    veil_transcript_challenge(t, "zksc-lambda", lambda);
+    int rc = mask_open_vector(y, pf->nvars, pf->deg, r, lambda);
+    if (rc) return rc;
+    veil_ge tmp;
+    veil_ge_mul(&tmp, &pf->c_pr, lambda);
+    veil_ge_add(c_t, &pf->c_sum, &tmp);
+    return 0;
+}
+
 int veil_zksc_begin(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t,
                     const veil_pedersen_gens *pg, unsigned nvars, unsigned deg)
 {
@@ -593,13 +608,9 @@ int veil_zksc_end(veil_zksc_proof *pf, veil_zksc_state *st, veil_transcript *t,
     veil_fe_inner(&pr, st->mask.coef, y, d);
     free(y);
     veil_commit_value_fresh(&pf->c_pr, &st->s_pr, pg, &pr);
-    veil_zk_absorb_ge(t, "zksc-c_pr", &pf->c_pr);
-    veil_transcript_challenge(t, "zksc-lambda", &lambda);
-    int rc = mask_open_vector(&y, pf->nvars, pf->deg, r, &lambda);
+    veil_ge c_t;
+    int rc = mask_combine(pf, t, r, &lambda, &y, &c_t);
     if (rc) return rc;
-    veil_ge c_t, tmp;
-    veil_ge_mul(&tmp, &pf->c_pr, &lambda);
-    veil_ge_add(&c_t, &pf->c_sum, &tmp);
     veil_fe_mul(&r_t, &st->s_pr, &lambda);
     veil_fe_add(&r_t, &r_t, &st->s_sum);
     rc = veil_open_prove(&pf->open, t, pg, &pf->c_mask, &c_t, st->mask.coef, d, &st->r_mask, y,
@@ -647,13 +658,9 @@ int veil_zksc_verify_end(const veil_zksc_proof *pf, veil_transcript *t,
 {
     size_t d = veil_sc_mask_len(pf->nvars, pf->deg);
     veil_fe lambda, *y;
-    veil_zk_absorb_ge(t, "zksc-c_pr", &pf->c_pr);
-    veil_transcript_challenge(t, "zksc-lambda", &lambda);
-    int rc = mask_open_vector(&y, pf->nvars, pf->deg, r, &lambda);
+    veil_ge c_t;
+    int rc = mask_combine(pf, t, r, &lambda, &y, &c_t);
     if (rc) return rc;
-    veil_ge c_t, tmp;
-    veil_ge_mul(&tmp, &pf->c_pr, &lambda);
-    veil_ge_add(&c_t, &pf->c_sum, &tmp);
     rc = veil_open_verify(&pf->open, t, pg, &pf->c_mask, &c_t, y, d, 1);
     free(y);
     if (rc) return veil_zk_refail(VEIL_EVERIFY, "sumcheck mask opening");
