@@ -3,6 +3,7 @@
  * canonical encoding/decoding, the one-way map, hash-to-group generators
  * and constant-time scalar multiplication.  MSM lives in msm.c. */
 #include "group_internal.h"
+#include "hash_internal.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -427,32 +428,15 @@ void veil_ge_from_uniform(veil_ge *r, const uint8_t in[64])
     veil_ge_add(r, &a, &b);
 }
 
-static void put_u64(uint8_t out[8], uint64_t x)
-{
-    for (int i = 0; i < 8; i++)
-        out[i] = (uint8_t)(x >> (8 * i));
-}
-
 void veil_ge_hash(veil_ge *r, const char *label, const void *data, size_t n)
 {
     static const char tag[] = "veil-hash-to-ristretto255-v1";
-    uint8_t len[8], h[64];
+    uint8_t h[64];
     unsigned int hl = 64;
-    size_t ll = label ? strlen(label) : 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) != 1) {
-        fprintf(stderr, "veil: SHA-512 unavailable in OpenSSL\n");
-        abort(); /* generators cannot be derived without the hash */
-    }
+    EVP_MD_CTX *ctx = zk_md_begin(EVP_sha512(), "SHA-512");
     EVP_DigestUpdate(ctx, tag, sizeof tag);
-    put_u64(len, ll);
-    EVP_DigestUpdate(ctx, len, 8);
-    if (ll)
-        EVP_DigestUpdate(ctx, label, ll);
-    put_u64(len, n);
-    EVP_DigestUpdate(ctx, len, 8);
-    if (n)
-        EVP_DigestUpdate(ctx, data, n);
+    zk_md_field(ctx, label, label ? strlen(label) : 0);
+    zk_md_field(ctx, data, n);
     EVP_DigestFinal_ex(ctx, h, &hl);
     EVP_MD_CTX_free(ctx);
     veil_ge_from_uniform(r, h);
@@ -463,7 +447,7 @@ void veil_ge_generators(const char *label, size_t n, veil_ge *out)
 #pragma omp parallel for schedule(static) if (n >= 256)
     for (size_t i = 0; i < n; i++) {
         uint8_t idx[8];
-        put_u64(idx, (uint64_t)i);
+        zk_put_u64(idx, (uint64_t)i);
         veil_ge_hash(&out[i], label, idx, 8);
     }
 }

@@ -2,16 +2,12 @@
  * records (see include/veil/zk_transcript.h for the framing argument). */
 #include "veil/zk_transcript.h"
 
+#include "hash_internal.h"
+
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void put_u64(uint8_t out[8], uint64_t x)
-{
-    for (int i = 0; i < 8; i++)
-        out[i] = (uint8_t)(x >> (8 * i));
-}
 
 /* state = SHA256(state || tag || counter || len(label) || label ||
  *                len(data) || data); optionally also writes the digest of
@@ -19,26 +15,15 @@ static void put_u64(uint8_t out[8], uint64_t x)
 static void hash_record(const uint8_t state[32], uint8_t tag, uint64_t counter,
                         const char *label, const void *data, size_t n, uint8_t out[32])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     uint8_t hdr[8];
-    size_t ll = label ? strlen(label) : 0;
     unsigned int outlen = 32;
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        fprintf(stderr, "veil: SHA-256 unavailable in OpenSSL\n");
-        abort(); /* a transcript without a hash cannot be sound */
-    }
+    EVP_MD_CTX *ctx = zk_md_begin(EVP_sha256(), "SHA-256");
     EVP_DigestUpdate(ctx, state, 32);
     EVP_DigestUpdate(ctx, &tag, 1);
-    put_u64(hdr, counter);
+    zk_put_u64(hdr, counter);
     EVP_DigestUpdate(ctx, hdr, 8);
-    put_u64(hdr, ll);
-    EVP_DigestUpdate(ctx, hdr, 8);
-    if (ll)
-        EVP_DigestUpdate(ctx, label, ll);
-    put_u64(hdr, n);
-    EVP_DigestUpdate(ctx, hdr, 8);
-    if (n)
-        EVP_DigestUpdate(ctx, data, n);
+    zk_md_field(ctx, label, label ? strlen(label) : 0);
+    zk_md_field(ctx, data, n);
     EVP_DigestFinal_ex(ctx, out, &outlen);
     EVP_MD_CTX_free(ctx);
 }
@@ -70,7 +55,7 @@ void veil_transcript_absorb_fe(veil_transcript *t, const char *label, const veil
 void veil_transcript_absorb_u64(veil_transcript *t, const char *label, uint64_t x)
 {
     uint8_t b[8];
-    put_u64(b, x);
+    zk_put_u64(b, x);
     veil_transcript_absorb(t, label, b, 8);
 }
 
