@@ -55,6 +55,15 @@ int cli_fail_lib(const char *what)
     return cli_fail("%s: %s", what, veil_last_error());
 }
 
+int cli_write_file(const char *path, const uint8_t *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return cli_fail("cannot create %s", path);
+    int ok = fwrite(b, 1, n, f) == n;
+    ok &= fclose(f) == 0; /* buffered data may fail only here */
+    return ok ? CLI_OK : cli_fail("cannot write %s", path);
+}
+
 int cli_int(const cli_args *a, const char *lng, long dflt, long min, long max, long *out)
 {
     const char *v = cli_get(a, lng);

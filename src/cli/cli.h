@@ -50,6 +50,8 @@ int cli_usage_error(const cli_args *a, const char *fmt, ...)
 /* Print "veil: message" (plus veil_last_error when from_lib) and return CLI_FAIL. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail_lib(const char *what);
+/* Write n bytes to path (created or truncated); CLI_OK or cli_fail's code. */
+int cli_write_file(const char *path, const uint8_t *b, size_t n);
 
 /* Default model paths: $VEIL_MODEL_DIR or ../shared/models. */
 const char *cli_model_dir(void);

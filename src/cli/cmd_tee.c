@@ -85,15 +85,6 @@ static int report_data_opt(cli_args *a, uint8_t rd[64])
     return 0;
 }
 
-static int write_all_file(const char *path, const uint8_t *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return cli_fail("cannot create %s", path);
-    int ok = fwrite(b, 1, n, f) == n;
-    ok &= fclose(f) == 0;
-    return ok ? CLI_OK : cli_fail("cannot write %s", path);
-}
-
 static const cli_opt evidence_opts[] = {
     {"backend", 0, "NAME", "sim, sev-snp or tdx"},
     {"authority", 0, "DIR", "sim: authority directory holding platform.key/.crt"},
@@ -138,7 +129,7 @@ static int run_evidence(cli_args *a)
     rc = veil_attest_collect(at, rd, &ev, &n);
     veil_attester_free(at);
     if (rc) return cli_fail_lib("tee evidence");
-    rc = write_all_file(out, ev, n);
+    rc = cli_write_file(out, ev, n);
     free(ev);
     if (rc) return rc;
     fprintf(stderr, "wrote %s (%zu bytes of %s evidence%s)\n", out, n,

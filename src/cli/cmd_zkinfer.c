@@ -187,11 +187,9 @@ static int write_proof(const veil_zk_shard_proof *p, const char *path)
     uint8_t *b;
     size_t n;
     if (veil_zk_shard_proof_write(p, &b, &n)) return cli_fail_lib("cannot encode the proof");
-    FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(b, n, 1, f) == 1;
-    if (f && fclose(f)) ok = 0;
+    int rc = cli_write_file(path, b, n);
     free(b);
-    return ok ? 0 : cli_fail("cannot write %s", path);
+    return rc;
 }
 
 static int run_prove(cli_args *a)
