@@ -263,9 +263,14 @@ static int load_proof(const char *path, veil_zk_shard_proof *p)
     if (!f) return cli_fail("cannot open %s", path);
     size_t cap = 1 << 20, n = 0;
     uint8_t *b = malloc(cap);
+    int too_big = 0;
     while (b) {
         n += fread(b + n, 1, cap - n, f);
-        if (n < cap || cap >= ((size_t)1 << 30)) break;
+        if (n < cap) break;
+        if (cap >= ((size_t)1 << 30)) { /* no proof is this large: refuse, never truncate */
+            too_big = fgetc(f) != EOF;
+            break;
+        }
         uint8_t *nb = realloc(b, cap * 2);
         if (!nb) free(b);
         b = nb;
@@ -273,6 +278,10 @@ static int load_proof(const char *path, veil_zk_shard_proof *p)
     }
     fclose(f);
     if (!b) return cli_fail("out of memory reading %s", path);
+    if (too_big) {
+        free(b);
+        return cli_fail("%s: larger than 1 GiB, not a shard proof", path);
+    }
     int rc = veil_zk_shard_proof_read(b, n, p);
     free(b);
     return rc ? cli_fail("%s: %s", path, veil_last_error()) : 0;
