@@ -36,6 +36,9 @@ int veil_fail(int code, const char *fmt, ...)
 /* Wipe secret memory in a way the compiler cannot elide. */
 void veil_wipe(void *p, size_t n);
 
+/* Wipe n bytes of p, then free it (NULL is fine). */
+void veil_wipe_free(void *p, size_t n);
+
 /* Constant-time equality of two byte strings of equal length (1 = equal). */
 int veil_ct_equal(const void *a, const void *b, size_t n);
 

@@ -80,12 +80,9 @@ void veil_shard_free(veil_shard *s)
 {
     if (!s) return;
     size_t cache = (size_t)(s->last - s->first) * s->max_seq * veil_kv_dim(&s->cfg);
-    if (s->key_cache) veil_wipe(s->key_cache, cache * sizeof(float));
-    if (s->value_cache) veil_wipe(s->value_cache, cache * sizeof(float));
-    if (s->scratch) veil_wipe(s->scratch, s->scratch_floats * sizeof(float));
-    free(s->key_cache);
-    free(s->value_cache);
-    free(s->scratch);
+    veil_wipe_free(s->key_cache, cache * sizeof(float));
+    veil_wipe_free(s->value_cache, cache * sizeof(float));
+    veil_wipe_free(s->scratch, s->scratch_floats * sizeof(float));
     free(s->layers);
     free(s);
 }

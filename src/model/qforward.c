@@ -294,12 +294,9 @@ void veil_qshard_free(veil_qshard *s)
 {
     if (!s) return;
     size_t cache = (size_t)(s->last - s->first) * s->max_seq * veil_kv_dim(&s->cfg);
-    if (s->key_cache) veil_wipe(s->key_cache, cache * sizeof(int32_t));
-    if (s->value_cache) veil_wipe(s->value_cache, cache * sizeof(int32_t));
-    if (s->scratch) veil_wipe(s->scratch, s->scratch_ints * sizeof(int32_t));
-    free(s->key_cache);
-    free(s->value_cache);
-    free(s->scratch);
+    veil_wipe_free(s->key_cache, cache * sizeof(int32_t));
+    veil_wipe_free(s->value_cache, cache * sizeof(int32_t));
+    veil_wipe_free(s->scratch, s->scratch_ints * sizeof(int32_t));
     free(s->rope_cos);
     free(s->rope_sin);
     free(s->layers);

@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,6 +29,12 @@ void veil_wipe(void *p, size_t n)
 {
     if (p && n)
         OPENSSL_cleanse(p, n);
+}
+
+void veil_wipe_free(void *p, size_t n)
+{
+    veil_wipe(p, n);
+    free(p);
 }
 
 int veil_ct_equal(const void *a, const void *b, size_t n)
