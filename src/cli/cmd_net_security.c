@@ -70,9 +70,8 @@ int net_security_begin(cli_args *a, net_sec_mode *mode)
     }
     if (!strcmp(a->cmd->name, "node")) return 0;
     /* general = split inference: embedding, the first layer and the head stay
-     * here. SVE keeps every layer remote (not combinable with --split). */
-    if (!cli_has(a, "sve"))
-        preset_default(a, name, "split", "1", "the client keeps the embedding, layer 0 and the head");
+     * here (with --sve, the secret bases start after that layer) */
+    preset_default(a, name, "split", "1", "the client keeps the embedding, layer 0 and the head");
     long r;
     if (cli_int(a, "replicas", 1, 1, 8, &r)) return CLI_USAGE;
     if (r >= 2) preset_default(a, name, "verify", "consensus", "replicas allow consensus verification");
