@@ -5,6 +5,7 @@
  * and the unproven integer pass are exercised. Every outcome must be a reply
  * or a clean refusal, without crashes, leaks or undefined behaviour. */
 #include "veil/critical.h"
+#include "veil/synth.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,8 @@ static veil_model *g_model;
 static void setup(void)
 {
     veil_config c = {8, 16, 2, 2, 2, 16, 8, 1};
-    size_t n = veil_model_param_count(&c) + (size_t)c.seq_len * (c.dim / c.n_heads);
-    float *w = malloc(n * sizeof *w);
-    uint64_t s = 0x243F6A8885A308D3ull;
-    for (size_t i = 0; w && i < n; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        w[i] = ((float)(s >> 40) / (float)(1 << 24) - 0.5f) * 0.5f;
-    }
+    size_t n;
+    float *w = veil_synth_floats(&c, 0x243F6A8885A308D3ull, &n);
     if (!w || veil_model_from_legacy_floats(&c, w, n, &g_model)) abort();
 }
 
