@@ -39,7 +39,7 @@ static void row(const char *name, const veil_model *m, const veil_qmodel *q,
     veil_qshard_free(sh);
     veil_zk_shard_proof p;
     c0 = cpu_now(), w0 = veil_now();
-    int rc = veil_zk_prove_shard(m, q, first, last, T, x, key, nonce, &p, y);
+    int rc = veil_zk_prove_prefix(m, q, first, last, 0, T, x, key, nonce, &p, y);
     double pc = cpu_now() - c0, pw = veil_now() - w0;
     if (rc) {
         printf("| %s | %d:%d | %d | failed: %s |\n", name, first, last, T, veil_last_error());
@@ -48,7 +48,7 @@ static void row(const char *name, const veil_model *m, const veil_qmodel *q,
         return;
     }
     c0 = cpu_now(), w0 = veil_now();
-    rc = veil_zk_verify_shard(reg, &p, nonce);
+    rc = veil_zk_verify_shard(reg, NULL, &p, nonce);
     double vc = cpu_now() - c0, vw = veil_now() - w0;
     size_t bytes = p.body_len + 2 * p.commit_len + 64;
     printf("| %s | %d:%d | %d | %.2f (%.2f) | %.3f (%.3f)%s | %.1f | %.4f | %.0fx |\n", name,

@@ -147,7 +147,7 @@ static int tampered_accepted(const veil_zk_registry *reg, const veil_zk_shard_pr
         b[i] ^= 0x20;
         veil_zk_shard_proof q;
         if (veil_zk_shard_proof_read(b, n, &q) == 0) {
-            accepted += veil_zk_verify_shard(reg, &q, nonce) == 0;
+            accepted += veil_zk_verify_shard(reg, NULL, &q, nonce) == 0;
             veil_zk_shard_proof_free(&q);
         }
         b[i] ^= 0x20;
@@ -156,7 +156,7 @@ static int tampered_accepted(const veil_zk_registry *reg, const veil_zk_shard_pr
     return accepted;
 }
 
-static void test_shard(const veil_model *m, const veil_qmodel *q)
+static void test_prefill(const veil_model *m, const veil_qmodel *q, const veil_zk_registry *reg)
 {
     int T = 3, dim = m->cfg.dim, L = m->cfg.n_layers, split = 2;
     int tok[3] = {1, 403, 407}, swapped[3] = {1, 407, 403};
@@ -164,23 +164,16 @@ static void test_shard(const veil_model *m, const veil_qmodel *q)
     int32_t *x = malloc(sizeof *x * T * dim), *y = malloc(sizeof *y * T * dim);
     int32_t *mid = malloc(sizeof *mid * T * dim), *ref = malloc(sizeof *ref * T * dim);
     embed_rows(q, tok, T, x);
-    veil_zk_registry reg, reg2;
-    CHECKF(veil_zk_commit_model(m, q, &reg, NULL, NULL) == 0, "%s", veil_last_error());
-    /* the registry survives a file round trip */
-    char path[512];
-    snprintf(path, sizeof path, "%s/reg.bin", test_tmpdir());
-    CHECK(veil_zk_registry_write(&reg, path) == 0);
-    CHECKF(veil_zk_registry_read(path, &reg2) == 0, "%s", veil_last_error());
     /* honest pipeline of two shards: each verifies and they chain */
     veil_zk_shard_proof p1, p2;
     double t0 = veil_now();
-    CHECKF(veil_zk_prove_shard(m, q, 0, split, T, x, key, nonce, &p1, mid) == 0, "prove: %s",
+    CHECKF(veil_zk_prove_prefix(m, q, 0, split, 0, T, x, key, nonce, &p1, mid) == 0, "prove: %s",
            veil_last_error());
-    CHECKF(veil_zk_prove_shard(m, q, split, L, T, mid, key, nonce, &p2, y) == 0, "prove: %s",
+    CHECKF(veil_zk_prove_prefix(m, q, split, L, 0, T, mid, key, nonce, &p2, y) == 0, "prove: %s",
            veil_last_error());
     double t1 = veil_now();
-    CHECKF(veil_zk_verify_shard(&reg2, &p1, nonce) == 0, "verify: %s", veil_last_error());
-    CHECKF(veil_zk_verify_shard(&reg2, &p2, nonce) == 0, "verify: %s", veil_last_error());
+    CHECKF(veil_zk_verify_shard(reg, NULL, &p1, nonce) == 0, "verify: %s", veil_last_error());
+    CHECKF(veil_zk_verify_shard(reg, NULL, &p2, nonce) == 0, "verify: %s", veil_last_error());
     printf("shards 0:%d + %d:%d, T=%d: prove %.2f s, verify %.2f s, proofs %zu + %zu bytes\n",
            split, split, L, T, t1 - t0, (veil_now() - t1), p1.body_len, p2.body_len);
     CHECK(veil_zk_shard_link(&p1, &p2) == 0);
@@ -194,18 +187,18 @@ static void test_shard(const veil_model *m, const veil_qmodel *q)
     /* the client's own commitments match the proofs' boundaries */
     uint8_t *cin, *cout;
     size_t lin, lout;
-    CHECK(veil_zk_boundary_commit(&m->cfg, T, x, key, 0, &cin, &lin) == 0);
-    CHECK(veil_zk_boundary_commit(&m->cfg, T, y, key, L, &cout, &lout) == 0);
+    CHECK(veil_zk_boundary_commit(&m->cfg, 0, T, x, key, 0, &cin, &lin) == 0);
+    CHECK(veil_zk_boundary_commit(&m->cfg, 0, T, y, key, L, &cout, &lout) == 0);
     CHECK(veil_zk_shard_input_is(&p1, cin, lin) == 0);
     CHECK(veil_zk_shard_output_is(&p2, cout, lout) == 0);
     /* reused proof: another request's nonce */
-    CHECK(veil_zk_verify_shard(&reg2, &p1, nonce2) != 0);
+    CHECK(veil_zk_verify_shard(reg, NULL, &p1, nonce2) != 0);
     /* skipped layer: a proof of 0:1 presented as 0:2 */
     veil_zk_shard_proof p3;
-    CHECK(veil_zk_prove_shard(m, q, 0, 1, T, x, key, nonce, &p3, mid) == 0);
-    CHECK(veil_zk_verify_shard(&reg2, &p3, nonce) == 0);
+    CHECK(veil_zk_prove_prefix(m, q, 0, 1, 0, T, x, key, nonce, &p3, mid) == 0);
+    CHECK(veil_zk_verify_shard(reg, NULL, &p3, nonce) == 0);
     p3.last = 2;
-    CHECK(veil_zk_verify_shard(&reg2, &p3, nonce) != 0);
+    CHECK(veil_zk_verify_shard(reg, NULL, &p3, nonce) != 0);
     p3.last = 1;
     CHECK(veil_zk_shard_link(&p3, &p2) != 0); /* and it does not chain into 2:L */
     /* altered activation: the output commitment swapped for another value's */
@@ -214,24 +207,24 @@ static void test_shard(const veil_model *m, const veil_qmodel *q)
     alt[5] += 1;
     uint8_t *calt;
     size_t lalt;
-    CHECK(veil_zk_boundary_commit(&m->cfg, T, alt, key, 1, &calt, &lalt) == 0);
+    CHECK(veil_zk_boundary_commit(&m->cfg, 0, T, alt, key, 1, &calt, &lalt) == 0);
     memcpy(p3.out_commit, calt, lalt);
-    CHECK(veil_zk_verify_shard(&reg2, &p3, nonce) != 0);
+    CHECK(veil_zk_verify_shard(reg, NULL, &p3, nonce) != 0);
     /* reordered tokens: a valid proof, but not of the client's input */
     veil_zk_shard_proof p4;
     embed_rows(q, swapped, T, alt);
-    CHECK(veil_zk_prove_shard(m, q, 0, 1, T, alt, key, nonce, &p4, mid) == 0);
-    CHECK(veil_zk_verify_shard(&reg2, &p4, nonce) == 0);
+    CHECK(veil_zk_prove_prefix(m, q, 0, 1, 0, T, alt, key, nonce, &p4, mid) == 0);
+    CHECK(veil_zk_verify_shard(reg, NULL, &p4, nonce) == 0);
     CHECK(veil_zk_shard_input_is(&p4, cin, lin) != 0);
     /* changed weight: a node running a model that differs in one weight */
     veil_qmodel *bad;
     CHECK(veil_qmodel_new(m, &bad) == 0);
     ((int32_t *)bad->layers[0].w1)[17] += 1;
     veil_zk_shard_proof p5;
-    CHECK(veil_zk_prove_shard(m, bad, 0, 1, T, x, key, nonce, &p5, mid) == 0);
-    CHECK(veil_zk_verify_shard(&reg2, &p5, nonce) != 0);
+    CHECK(veil_zk_prove_prefix(m, bad, 0, 1, 0, T, x, key, nonce, &p5, mid) == 0);
+    CHECK(veil_zk_verify_shard(reg, NULL, &p5, nonce) != 0);
     /* flipped bytes anywhere in a proof */
-    int acc = tampered_accepted(&reg2, &p3, nonce, 20011);
+    int acc = tampered_accepted(reg, &p3, nonce, 20011);
     CHECKF(acc == 0, "%d tampered proofs accepted", acc);
     veil_zk_shard_proof_free(&p1);
     veil_zk_shard_proof_free(&p2);
@@ -239,8 +232,6 @@ static void test_shard(const veil_model *m, const veil_qmodel *q)
     veil_zk_shard_proof_free(&p4);
     veil_zk_shard_proof_free(&p5);
     veil_qmodel_free(bad);
-    veil_zk_registry_free(&reg);
-    veil_zk_registry_free(&reg2);
     free(cin);
     free(cout);
     free(calt);
@@ -249,6 +240,151 @@ static void test_shard(const veil_model *m, const veil_qmodel *q)
     free(y);
     free(mid);
     free(ref);
+}
+
+/* A generation as a chain of proofs per shard: a prefill chunk of P tokens,
+ * then single-token decode steps, each proven against the KV commitments
+ * the earlier proofs left in the verifier's record. */
+#define DP 3
+#define DN 6
+
+static void test_decode(const veil_model *m, const veil_qmodel *q, const veil_zk_registry *reg)
+{
+    int dim = m->cfg.dim, L = m->cfg.n_layers, bnd[3] = {0, 3, L};
+    int tok[DN] = {1, 403, 407, 261, 300, 412};
+    uint8_t key[32] = {5}, nonce[32] = {11};
+    int32_t x[DN * 64], y[DN * 64], mid[DN * 64], ref[DN * 64];
+    CHECK(dim <= 64);
+    embed_rows(q, tok, DN, x);
+    veil_zk_kv *kv[2], *other;
+    for (int s = 0; s < 2; s++)
+        CHECK(veil_zk_kv_new(&m->cfg, bnd[s], bnd[s + 1], &kv[s]) == 0);
+    CHECK(veil_zk_kv_new(&m->cfg, 0, 3, &other) == 0);
+    veil_zk_shard_proof step1[2] = {0};
+    double prove = 0, verify = 0;
+    size_t bytes = 0;
+    for (int pos = 0; pos < DN;) {
+        int T = pos ? 1 : DP;
+        veil_zk_shard_proof p[2];
+        double t0 = veil_now();
+        CHECKF(veil_zk_prove_prefix(m, q, 0, 3, pos, T, x, key, nonce, &p[0], mid + pos * dim) == 0,
+               "prove at %d: %s", pos, veil_last_error());
+        CHECKF(veil_zk_prove_prefix(m, q, 3, L, pos, T, mid, key, nonce, &p[1], y + pos * dim) == 0,
+               "prove at %d: %s", pos, veil_last_error());
+        double t1 = veil_now();
+        for (int s = 0; s < 2; s++) {
+            /* a proof for the right position but another session's record */
+            if (s == 0 && pos == DP) CHECK(veil_zk_verify_shard(reg, other, &p[0], nonce) != 0);
+            CHECKF(veil_zk_verify_shard(reg, kv[s], &p[s], nonce) == 0, "verify at %d: %s", pos,
+                   veil_last_error());
+            bytes += p[s].body_len;
+        }
+        verify += veil_now() - t1;
+        prove += t1 - t0;
+        CHECK(veil_zk_shard_link(&p[0], &p[1]) == 0);
+        uint8_t *c;
+        size_t cl;
+        CHECK(veil_zk_boundary_commit(&m->cfg, pos, T, x + pos * dim, key, 0, &c, &cl) == 0);
+        CHECK(veil_zk_shard_input_is(&p[0], c, cl) == 0);
+        free(c);
+        CHECK(veil_zk_kv_len(kv[0]) == pos + T && veil_zk_kv_len(kv[1]) == pos + T);
+        /* replaying a verified proof is refused: the record moved on */
+        CHECK(veil_zk_verify_shard(reg, kv[1], &p[1], nonce) != 0);
+        CHECK(veil_zk_kv_len(kv[1]) == pos + T);
+        if (pos == DP) memcpy(step1, p, sizeof p);
+        else {
+            veil_zk_shard_proof_free(&p[0]);
+            veil_zk_shard_proof_free(&p[1]);
+        }
+        if (pos == 0) { /* the other record holds another prompt's prefill */
+            veil_zk_shard_proof o;
+            int32_t xo[DP * 64];
+            embed_rows(q, tok + 1, DP, xo);
+            CHECK(veil_zk_prove_prefix(m, q, 0, 3, 0, DP, xo, key, nonce, &o, NULL) == 0);
+            CHECK(veil_zk_verify_shard(reg, other, &o, nonce) == 0);
+            veil_zk_shard_proof_free(&o);
+        }
+        pos += T;
+    }
+    printf("decode chain: prefill %d + %d steps over 2 shards: prove %.2f s, verify %.2f s, "
+           "%zu proof bytes\n", DP, DN - DP, prove, verify, bytes);
+    /* the chain's output is the integer forward pass's, step by step */
+    veil_qshard *sh;
+    CHECK(veil_qmodel_shard(q, 0, L, DN, &sh) == 0);
+    memcpy(ref, x, sizeof *x * DN * dim);
+    CHECK(veil_qshard_forward_batch(sh, 0, DN, ref) == 0);
+    CHECK(memcmp(ref, y, sizeof *y * DN * dim) == 0);
+    veil_qshard_free(sh);
+    /* a decode step over a cache that differs from the committed one in a
+     * single value (the prover lies about an earlier key) is rejected */
+    veil_zk_kv *kv2;
+    CHECK(veil_zk_kv_new(&m->cfg, 0, 3, &kv2) == 0);
+    veil_zk_shard_proof a, b;
+    CHECK(veil_zk_prove_prefix(m, q, 0, 3, 0, DP, x, key, nonce, &a, NULL) == 0);
+    CHECK(veil_zk_verify_shard(reg, kv2, &a, nonce) == 0);
+    CHECK(veil_qmodel_shard(q, 0, 3, DP + 1, &sh) == 0);
+    memcpy(ref, x, sizeof *x * DP * dim);
+    CHECK(veil_qshard_forward_batch(sh, 0, DP, ref) == 0);
+    ((int32_t *)veil_qshard_kcache(sh, 1))[5] += 1;
+    int rc = veil_zk_prove_shard(m, q, sh, DP, 1, x + DP * dim, key, nonce, &b, NULL);
+    if (rc == 0) {
+        CHECK(veil_zk_verify_shard(reg, kv2, &b, nonce) != 0);
+        veil_zk_shard_proof_free(&b);
+    }
+    CHECK(veil_zk_kv_len(kv2) == DP);
+    /* the step proof of another position does not verify here */
+    CHECK(veil_zk_verify_shard(reg, kv2, &step1[1], nonce) != 0);
+    /* a chunk that is not aligned is refused */
+    CHECK(veil_zk_prove_prefix(m, q, 0, 3, 1, 2, x, key, nonce, &b, NULL) != 0);
+    CHECK(veil_zk_chunk(0, 300) == VEIL_ZK_MAX_T && veil_zk_chunk(6, 5) == 2 && veil_zk_chunk(8, 5) == 5);
+    veil_qshard_free(sh);
+    veil_zk_shard_proof_free(&a);
+    veil_zk_shard_proof_free(&step1[0]);
+    veil_zk_shard_proof_free(&step1[1]);
+    veil_zk_kv_free(kv2);
+    veil_zk_kv_free(kv[0]);
+    veil_zk_kv_free(kv[1]);
+    veil_zk_kv_free(other);
+}
+
+/* Every single-layer shard at position 0, and one decode step of each. */
+static void test_every_layer(const veil_model *m, const veil_qmodel *q, const veil_zk_registry *reg)
+{
+    int dim = m->cfg.dim, tok[2] = {1, 290};
+    uint8_t key[32] = {3}, nonce[32] = {4};
+    int32_t *x = malloc(sizeof *x * 2 * dim), *y = malloc(sizeof *y * 2 * dim);
+    embed_rows(q, tok, 2, x);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        veil_zk_kv *kv;
+        CHECK(veil_zk_kv_new(&m->cfg, l, l + 1, &kv) == 0);
+        for (int pos = 0; pos < 2; pos++) {
+            veil_zk_shard_proof p;
+            CHECK(veil_zk_prove_prefix(m, q, l, l + 1, pos, 1, x, key, nonce, &p, y + pos * dim) == 0);
+            CHECKF(veil_zk_verify_shard(reg, kv, &p, nonce) == 0, "layer %d pos %d: %s", l, pos,
+                   veil_last_error());
+            veil_zk_shard_proof_free(&p);
+        }
+        memcpy(x, y, sizeof *x * 2 * dim);
+        veil_zk_kv_free(kv);
+    }
+    free(x);
+    free(y);
+}
+
+static void test_shard(const veil_model *m, const veil_qmodel *q)
+{
+    veil_zk_registry reg, reg2;
+    CHECKF(veil_zk_commit_model(m, q, &reg, NULL, NULL) == 0, "%s", veil_last_error());
+    /* the registry survives a file round trip */
+    char path[512];
+    snprintf(path, sizeof path, "%s/reg.bin", test_tmpdir());
+    CHECK(veil_zk_registry_write(&reg, path) == 0);
+    CHECKF(veil_zk_registry_read(path, &reg2) == 0, "%s", veil_last_error());
+    test_prefill(m, q, &reg2);
+    test_decode(m, q, &reg2);
+    test_every_layer(m, q, &reg2);
+    veil_zk_registry_free(&reg);
+    veil_zk_registry_free(&reg2);
 }
 
 int main(void)

@@ -2,19 +2,20 @@
  * proof of every shard step verified by the client (`veil run --int`,
  * `veil run --security critical`, and the same for `veil demo`).
  *
- * Why a pipeline of its own. The layer prover (veil/zk_layer.h) proves one
- * prefill pass from position 0; decode steps against a committed KV cache
- * are not provable yet. So a critical step is stateless on the node: the
- * client keeps every Q16 hidden state that entered the first shard
- * (positions 0..N-1, N = pos + T) and, per shard in chain order, sends all N
- * rows in a ZK_FORWARD frame; the node re-runs its layers over the whole
- * prefix (veil_qshard_forward_batch is bit-identical to step-by-step decode,
- * so the last T rows are exactly what a KV-cached decode would give), proves
- * them with veil_zk_prove_shard and answers ZK_RESULT (all N output rows and
- * the proof). The client checks, before it uses a single row:
+ * Why a pipeline of its own. A critical step is stateless on the node: the
+ * client keeps, per shard, the Q16 hidden states that entered it at every
+ * position so far and, per shard in chain order, sends them with the new
+ * rows in a ZK_FORWARD frame (positions 0..pos+T-1, the new ones being
+ * pos..pos+T-1). The node rebuilds the shard's KV cache from the earlier
+ * rows without proving them (earlier proofs did), runs the new rows, proves
+ * them with veil_zk_prove_prefix against the KV-cache commitments, and
+ * answers ZK_RESULT (the T new output rows and the proof). The client
+ * checks, before it uses a single row:
  *   - the proof verifies against the public registry (veil_zk_commit_model
- *     or `veil zk commit-model`), for the layers it asked for, N tokens and
- *     the fresh random nonce of this request (no replayed proof passes);
+ *     or `veil zk commit-model`), for the layers and positions it asked for,
+ *     the fresh random nonce of this request (no replayed proof passes) and
+ *     the shard's KV record (veil_zk_kv: the cache commitments that this
+ *     shard's earlier verified proofs added, which the new one must use);
  *   - the proof's input commitment is the client's own commitment to the
  *     rows it sent, its output commitment the client's commitment to the
  *     rows it received (session key known to client and nodes only).
@@ -23,8 +24,10 @@
  * shard is re-run on the next unflagged node (every node holds the
  * checkpoint in its --models directory: the verifier never needs the
  * weights, the nodes do). A node that is down is skipped without a flag.
- * Every step re-proves the prefix, so the cost grows with N (T^2 attention
- * inside each proof): see docs/BENCHMARKS.md "zkDPS inference proofs".
+ * Prefill is proven in chunks of at most VEIL_ZK_MAX_T tokens
+ * (veil_zk_chunk), every decode step as one token: proving cost per step
+ * grows with the context (attention over the cache), not with its square.
+ * See docs/BENCHMARKS.md "zkDPS inference proofs".
  *
  * `--int` without proofs uses the same frames with the prove flag clear.
  * The text equals `veil generate --int` with the same arguments. */
@@ -41,9 +44,10 @@
 extern "C" {
 #endif
 
-/* ZK_FORWARD payload (docs/PROTOCOL.md): sha256[32] first last T flags
- * key[32] nonce[32] then T x dim int32 (all u32/int32 little-endian). */
-#define VEIL_CRIT_FWD_HDR 112
+/* ZK_FORWARD payload (docs/PROTOCOL.md): sha256[32] first last pos T flags
+ * key[32] nonce[32] then (pos + T) x dim int32 (all u32/int32
+ * little-endian): the shard's input at every position so far. */
+#define VEIL_CRIT_FWD_HDR 116
 #define VEIL_CRIT_PROVE 1u /* flags bit 0: attach a proof */
 /* flags bit 1 (with bit 0): send the rows at once (ZK_RESULT with proof
  * length 0) and the proof later in a ZK_PROOF frame, so the next shard can

@@ -91,7 +91,11 @@ int veil_open_proof_read(veil_open_proof *pf, const uint8_t *in, size_t len, siz
 
 typedef struct {
     unsigned nvars;     /* table has 2^nvars entries */
-    size_t rows, cols;  /* 2^(nvars/2) rows, 2^(nvars - nvars/2) columns */
+    size_t rows, cols;  /* veil_hyrax_commit: 2^(nvars/2) rows, 2^(nvars - nvars/2)
+                         * columns; prove/verify accept any power-of-two split with
+                         * rows * cols = 2^nvars, so a caller may assemble a
+                         * commitment row by row (row i = a Pedersen commitment to
+                         * entries [i cols, (i+1) cols) over G_0..G_cols-1) */
     veil_ge *c;         /* rows commitments (heap) */
 } veil_hyrax_commitment;
 

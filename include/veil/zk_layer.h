@@ -2,23 +2,32 @@
  * the integer forward pass (veil/qmodel.h) on a committed input.
  *
  * Statement of a shard proof: for the public shape (config, layers
- * [first, last), T tokens at positions 0..T-1) and a request nonce,
- *   X_out = layers_{first..last-1}(X_in)
+ * [first, last), the T tokens at positions pos..pos+T-1) and a request
+ * nonce,
+ *   X_out = layers_{first..last-1}(X_in | KV cache of positions 0..pos-1)
  * exactly as veil_qshard_forward_batch computes it, where X_in and X_out
- * (T x dim, Q16) are known to the verifier only by their Hyrax commitments
- * and each layer's weights only by the registry commitment
- * (veil_zk_commit_model).  The output commitment of one shard is the input
- * commitment of the next (same session key, same bits), so a client checks
- * the whole pipeline by comparing commitments and verifying each proof.
+ * (T x dim, Q16) are known to the verifier only by their Hyrax commitments,
+ * each layer's weights only by the registry commitment (veil_zk_commit_model)
+ * and the KV cache of earlier positions only by the commitments that earlier
+ * verified proofs of the same shard added to the verifier's veil_zk_kv.  The
+ * proof commits the K/V rows of its own positions, one commitment per
+ * position and layer, which the verifier appends: so a generation is a
+ * chain of proofs (a prefill chunk, then one proof per decode step) whose
+ * cost per step grows with the context, not with its square.  The output
+ * commitment of one shard is the input commitment of the next (same session
+ * key, same bits), so a client checks the whole pipeline by comparing
+ * commitments and verifying each proof.
  *
  * Coverage: every operation of the layer (RMSNorm with its per-row
  * reciprocal-RMS tables, the seven matrix products, RoPE, causal softmax
- * attention with max-shift and exp digit tables, SwiGLU with the sigmoid
- * table, residuals, every rescale remainder range-checked).  Limits: one
- * prefill pass from position 0 (decode steps against a committed KV cache
- * are not proven yet); the sum-check messages and evaluation values are not
- * masked (sound and binding, weights hidden behind commitments, but not
- * zero-knowledge in the formal sense).  See docs/SECURITY.md "zkDPS proofs". */
+ * attention over the cache with max-shift and exp digit tables, SwiGLU with
+ * the sigmoid table, residuals, every rescale remainder range-checked).  A
+ * chunk of T tokens must start at a multiple of T rounded up to a power of
+ * two (prefill from 0, single-token decode anywhere); veil_zk_chunk says
+ * how to cut longer runs.  Limit: the sum-check messages and evaluation
+ * values are not masked (sound and binding, weights hidden behind
+ * commitments, but not zero-knowledge in the formal sense).  See
+ * docs/SECURITY.md "zkDPS proofs". */
 #ifndef VEIL_ZK_LAYER_H
 #define VEIL_ZK_LAYER_H
 
@@ -60,7 +69,7 @@ int veil_zk_registry_read(const char *path, veil_zk_registry *out);
 /* ---- shard proofs ------------------------------------------------------------ */
 
 typedef struct {
-    int first, last, T;
+    int first, last, pos, T;
     uint8_t nonce[VEIL_ZK_NONCE_BYTES];
     uint8_t *in_commit, *out_commit; /* serialized Hyrax commitments */
     size_t commit_len;
@@ -68,24 +77,53 @@ typedef struct {
     size_t body_len;
 } veil_zk_shard_proof;
 
-/* Prove layers [first, last) on x_in (T x dim Q16, positions 0..T-1).
- * session_key derives the boundary blindings (the same key along the
- * pipeline); x_out (may be NULL) receives the output. */
-int veil_zk_prove_shard(const veil_model *m, const veil_qmodel *q, int first, int last, int T,
-                        const int32_t *x_in, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
+/* The largest chunk that may start at pos with n tokens left: min(n,
+ * VEIL_ZK_MAX_T, the largest power of two dividing pos). */
+int veil_zk_chunk(int pos, int n);
+
+/* Prove the layers of sh over positions pos..pos+T-1 with input x_in
+ * (T x dim Q16).  sh holds the KV cache of positions 0..pos-1 (run it over
+ * the earlier inputs first) and is advanced over the chunk, exactly as
+ * veil_qshard_forward_batch.  session_key derives the boundary and cache
+ * blindings (the same key along the pipeline and the generation); x_out
+ * (may be NULL) receives the output. */
+int veil_zk_prove_shard(const veil_model *m, const veil_qmodel *q, veil_qshard *sh, int pos,
+                        int T, const int32_t *x_in, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
                         const uint8_t nonce[VEIL_ZK_NONCE_BYTES], veil_zk_shard_proof *out,
                         int32_t *x_out);
-/* Verify against the registry (weights) and the expected nonce. */
-int veil_zk_verify_shard(const veil_zk_registry *reg, const veil_zk_shard_proof *p,
-                         const uint8_t nonce[VEIL_ZK_NONCE_BYTES]);
+
+/* The same for a prover that keeps no state between steps (a node serving
+ * any shard of any request): x holds the shard's input rows of positions
+ * 0..pos+T-1; the cache is rebuilt by running layers [first, last) over the
+ * first pos rows (no proof: an earlier proof covers them), then the last T
+ * rows are proven. */
+int veil_zk_prove_prefix(const veil_model *m, const veil_qmodel *q, int first, int last, int pos,
+                         int T, const int32_t *x, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
+                         const uint8_t nonce[VEIL_ZK_NONCE_BYTES], veil_zk_shard_proof *out,
+                         int32_t *x_out);
+
+/* The verifier's record of one shard's KV cache: the commitments to the K
+ * and V rows of every position proven so far. */
+typedef struct veil_zk_kv veil_zk_kv;
+int veil_zk_kv_new(const veil_config *c, int first, int last, veil_zk_kv **out);
+int veil_zk_kv_len(const veil_zk_kv *kv); /* positions covered */
+void veil_zk_kv_free(veil_zk_kv *kv);
+
+/* Verify against the registry (weights), the expected nonce and the KV
+ * record kv of the shard (its layers must match and kv_len == p->pos); on
+ * success kv is extended by the proof's T positions, on failure it is left
+ * as it was.  kv may be NULL for a proof from position 0. */
+int veil_zk_verify_shard(const veil_zk_registry *reg, veil_zk_kv *kv,
+                         const veil_zk_shard_proof *p, const uint8_t nonce[VEIL_ZK_NONCE_BYTES]);
 /* The commitment a client expects for boundary activations it knows (e.g.
- * the embedding rows it sends, or the output it receives). */
-int veil_zk_boundary_commit(const veil_config *c, int T, const int32_t *x,
+ * the embedding rows it sends, or the output it receives) at positions
+ * pos..pos+T-1. */
+int veil_zk_boundary_commit(const veil_config *c, int pos, int T, const int32_t *x,
                             const uint8_t session_key[VEIL_ZK_KEY_BYTES], int boundary,
                             uint8_t **out, size_t *len);
 
 /* The pipeline link between consecutive shard proofs: a.last == b.first,
- * same T and nonce, and a's output commitment is b's input commitment.
+ * same positions and nonce, and a's output commitment is b's input commitment.
  * 0 or VEIL_EVERIFY. */
 int veil_zk_shard_link(const veil_zk_shard_proof *a, const veil_zk_shard_proof *b);
 /* The proof's input commitment equals `expect` (e.g. the client's own

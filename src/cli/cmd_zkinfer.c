@@ -126,7 +126,9 @@ static const cli_opt prove_opts[] = {
     {"model", 'm', "MODEL", "checkpoint (default: $VEIL_MODEL_DIR/stories260K.bin)"},
     {"layers", 0, "A:B", "the shard: layers A..B-1"},
     {"input", 0, "FILE", "token ids (whitespace separated) at positions 0..T-1"},
-    {"output", 'o', "PROOF", "proof file to write"},
+    {"output", 'o', "PROOF", "proof file to write (with --decode N also PROOF.1 .. PROOF.N)"},
+    {"decode", 0, "N", "prove the last N tokens as N one-token decode steps, each against the "
+                       "KV cache the previous proofs committed (default 0: one prefill proof)"},
     {"nonce", 0, "HEX", "request nonce, 32 bytes (default: SHA-256 of the input file)"},
     {"key", 0, "HEX", "session key of the boundary commitments, 32 bytes (default: derived "
                       "from the nonce; not secret)"},
@@ -192,14 +194,31 @@ static int write_proof(const veil_zk_shard_proof *p, const char *path)
     return rc;
 }
 
+/* One proof of positions pos..pos+n-1 into path; progress on stderr. */
+static int prove_chunk(const veil_model *m, const veil_qmodel *q, int A, int B, int pos, int n,
+                       const int32_t *x, const uint8_t *key, const uint8_t *nonce, const char *path)
+{
+    veil_zk_shard_proof p;
+    double t0 = veil_now();
+    if (veil_zk_prove_prefix(m, q, A, B, pos, n, x, key, nonce, &p, NULL))
+        return cli_fail_lib("proof failed");
+    int rc = write_proof(&p, path);
+    if (!rc)
+        fprintf(stderr, "proof of layers %d:%d, positions %d..%d: %zu bytes in %.2f s -> %s\n", A,
+                B, pos, pos + n - 1, p.body_len + 2 * p.commit_len + 64, veil_now() - t0, path);
+    veil_zk_shard_proof_free(&p);
+    return rc;
+}
+
 static int run_prove(cli_args *a)
 {
     char mpath[4096];
     const char *in = cli_get(a, "input"), *out = cli_get(a, "output"), *lay = cli_get(a, "layers");
-    long threads;
+    long threads, decode;
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
     if (!in || !out || !lay) return cli_usage_error(a, "--layers, --input and -o are required");
     if (cli_int(a, "threads", 0, 0, 64, &threads)) return CLI_USAGE;
+    if (cli_int(a, "decode", 0, 0, VEIL_ZK_MAX_T - 1, &decode)) return CLI_USAGE;
     if (threads) veil_set_threads((int)threads);
     model_path(a, mpath);
     veil_model *m;
@@ -209,12 +228,15 @@ static int run_prove(cli_args *a)
     uint8_t digest[32], nonce[32], key[32];
     int32_t *x = NULL;
     veil_qshard *up = NULL;
-    veil_zk_shard_proof p = {0};
     if (parse_range(lay, m->cfg.n_layers, &A, &B) != (int)strlen(lay)) {
         rc = cli_usage_error(a, "--layers must be A:B with 0 <= A < B <= %d", m->cfg.n_layers);
         goto done;
     }
     if (read_tokens(in, m->cfg.vocab_size, tok, &T, digest)) goto done;
+    if (decode >= T) {
+        rc = cli_usage_error(a, "--decode %ld leaves no prefill token of %d", decode, T);
+        goto done;
+    }
     if ((rc = session(a, digest, nonce, key))) goto done;
     rc = CLI_FAIL;
     x = malloc(sizeof *x * (size_t)T * m->cfg.dim);
@@ -229,18 +251,17 @@ static int run_prove(cli_args *a)
         cli_fail_lib("upstream layers failed");
         goto done;
     }
-    fprintf(stderr, "proving layers %d:%d on %d tokens...\n", A, B, T);
-    double t0 = veil_now();
-    if (veil_zk_prove_shard(m, q, A, B, T, x, key, nonce, &p, NULL)) {
-        cli_fail_lib("proof failed");
-        goto done;
+    int P = T - (int)decode;
+    fprintf(stderr, "proving layers %d:%d: prefill of %d tokens, %ld decode steps...\n", A, B, P,
+            decode);
+    if (prove_chunk(m, q, A, B, 0, P, x, key, nonce, out)) goto done;
+    for (int k = 1; k <= decode; k++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s.%d", out, k);
+        if (prove_chunk(m, q, A, B, P + k - 1, 1, x, key, nonce, path)) goto done;
     }
-    if (write_proof(&p, out)) goto done;
-    fprintf(stderr, "proof of layers %d:%d, T=%d: %zu bytes in %.2f s -> %s\n", A, B, T,
-            p.body_len + 2 * p.commit_len + 64, veil_now() - t0, out);
     rc = CLI_OK;
 done:
-    veil_zk_shard_proof_free(&p);
     veil_qshard_free(up);
     free(x);
     veil_qmodel_free(q);
@@ -287,36 +308,47 @@ static int load_proof(const char *path, veil_zk_shard_proof *p)
     return rc ? cli_fail("%s: %s", path, veil_last_error()) : 0;
 }
 
-static int run_verify(cli_args *a)
+/* One proof of the chain, checked against the KV record (created from the
+ * first proof's layers) and, for the first, against --after. */
+static int verify_one(const cli_args *a, const veil_zk_registry *r, veil_zk_kv **kv,
+                      const char *path, const veil_zk_shard_proof *prev)
 {
-    const char *cpath = cli_get(a, "commitments"), *prev = cli_get(a, "after");
-    if (a->npos != 1) return cli_usage_error(a, "expected one PROOF file");
-    if (!cpath) return cli_usage_error(a, "--commitments is required");
-    veil_zk_registry r;
-    veil_zk_shard_proof p = {0}, pp = {0};
+    veil_zk_shard_proof p;
     uint8_t nonce[32];
-    if (veil_zk_registry_read(cpath, &r)) return cli_fail_lib("cannot read commitments");
-    int rc = CLI_FAIL;
-    if (load_proof(a->pos[0], &p) || (prev && load_proof(prev, &pp))) goto done;
+    if (load_proof(path, &p)) return CLI_FAIL;
     memcpy(nonce, p.nonce, 32);
-    if (hex_opt(a, "nonce", nonce)) {
-        rc = CLI_USAGE;
+    int rc = hex_opt(a, "nonce", nonce) ? CLI_USAGE : CLI_FAIL;
+    if (rc == CLI_USAGE) goto done;
+    if (!*kv && veil_zk_kv_new(&r->cfg, p.first, p.last, kv)) {
+        printf("REJECTED: %s: %s\n", path, veil_last_error());
         goto done;
     }
     double t0 = veil_now();
-    if (veil_zk_verify_shard(&r, &p, nonce)) {
-        printf("REJECTED: %s\n", veil_last_error());
+    if (veil_zk_verify_shard(r, *kv, &p, nonce) || (prev && veil_zk_shard_link(prev, &p))) {
+        printf("REJECTED: %s: %s\n", path, veil_last_error());
         goto done;
     }
-    if (prev && veil_zk_shard_link(&pp, &p)) {
-        printf("REJECTED: %s\n", veil_last_error());
-        goto done;
-    }
-    printf("OK: layers %d:%d, T=%d verified in %.2f s%s\n", p.first, p.last, p.T,
-           veil_now() - t0, cli_get(a, "nonce") ? "" : " (nonce not checked)");
+    printf("OK: layers %d:%d, positions %d..%d verified in %.2f s%s\n", p.first, p.last, p.pos,
+           p.pos + p.T - 1, veil_now() - t0, cli_get(a, "nonce") ? "" : " (nonce not checked)");
     rc = CLI_OK;
 done:
     veil_zk_shard_proof_free(&p);
+    return rc;
+}
+
+static int run_verify(cli_args *a)
+{
+    const char *cpath = cli_get(a, "commitments"), *prev = cli_get(a, "after");
+    if (a->npos < 1) return cli_usage_error(a, "expected PROOF files");
+    if (!cpath) return cli_usage_error(a, "--commitments is required");
+    veil_zk_registry r;
+    veil_zk_shard_proof pp = {0};
+    veil_zk_kv *kv = NULL;
+    if (veil_zk_registry_read(cpath, &r)) return cli_fail_lib("cannot read commitments");
+    int rc = prev && load_proof(prev, &pp) ? CLI_FAIL : CLI_OK;
+    for (int i = 0; rc == CLI_OK && i < a->npos; i++)
+        rc = verify_one(a, &r, &kv, a->pos[i], prev && !i ? &pp : NULL);
+    veil_zk_kv_free(kv);
     veil_zk_shard_proof_free(&pp);
     veil_zk_registry_free(&r);
     return rc;
@@ -327,7 +359,8 @@ const cli_cmd cli_cmds_zkinfer[] = {
      run_commit},
     {"zk prove-shard", "", "prove that layers A:B of the integer forward pass ran on the input",
      prove_opts, run_prove},
-    {"zk verify-shard", "PROOF", "verify a shard proof against the model's commitments",
+    {"zk verify-shard", "PROOF...", "verify a chain of shard proofs (prefill, then decode steps in "
+                                    "order) against the model's commitments",
      verify_opts, run_verify},
     {0},
 };

@@ -1,7 +1,10 @@
 /* Node side of critical inference (veil/critical.h): one ZK_FORWARD payload
- * in, one ZK_RESULT payload out. Stateless per request (the prefix is
- * re-run and re-proven every step), so any node holding the checkpoint can
- * serve any shard and a re-run elsewhere needs no replay. */
+ * in, one ZK_RESULT payload out. Stateless per request: the payload carries
+ * the shard's input rows of every position so far, the node rebuilds its KV
+ * cache from the earlier ones without proving them (earlier proofs did) and
+ * proves only the new rows against the cache commitments the client holds.
+ * So any node holding the checkpoint can serve any shard and a re-run
+ * elsewhere needs no replay. */
 #include "veil/critical.h"
 
 #include <math.h>
@@ -81,9 +84,9 @@ int veil_crit_payload_model(const uint8_t *p, size_t n, uint8_t sha[32])
 }
 
 typedef struct {
-    int first, last, T, prove, early;
+    int first, last, pos, T, prove, early;
     const uint8_t *key, *nonce;
-    int32_t *x; /* T x dim, copied out of the payload */
+    int32_t *x; /* (pos + T) x dim, copied out of the payload */
 } fwd_req;
 
 /* Largest |x| (Q16) whose squares summed over a row of dim fit int64
@@ -101,20 +104,22 @@ static int64_t input_limit(int dim)
 static int parse_req(const veil_config *c, const uint8_t *p, size_t n, fwd_req *r)
 {
     if (n < VEIL_CRIT_FWD_HDR) return veil_fail(VEIL_EPROTO, "ZK_FORWARD: short payload");
-    uint32_t first = get32(p + 32), last = get32(p + 36), T = get32(p + 40), flags = get32(p + 44);
+    uint32_t first = get32(p + 32), last = get32(p + 36), pos = get32(p + 40), T = get32(p + 44);
+    uint32_t flags = get32(p + 48);
     if (first >= last || last > (uint32_t)c->n_layers)
         return veil_fail(VEIL_EPROTO, "ZK_FORWARD: layers %u:%u outside 0:%d", first, last, c->n_layers);
-    if (T < 1 || T > VEIL_ZK_MAX_T || T > (uint32_t)c->seq_len)
-        return veil_fail(VEIL_EPROTO, "ZK_FORWARD: %u tokens (1..%d)", T,
-                         c->seq_len < VEIL_ZK_MAX_T ? c->seq_len : VEIL_ZK_MAX_T);
+    if (T < 1 || pos >= (uint32_t)c->seq_len || T > (uint32_t)c->seq_len - pos)
+        return veil_fail(VEIL_EPROTO, "ZK_FORWARD: positions %u..+%u outside 0..%d", pos, T, c->seq_len - 1);
+    if ((flags & VEIL_CRIT_PROVE) && (int)T != veil_zk_chunk((int)pos, (int)T))
+        return veil_fail(VEIL_EPROTO, "ZK_FORWARD: %u tokens at %u is not a provable chunk", T, pos);
     if (flags & ~(VEIL_CRIT_PROVE | VEIL_CRIT_EARLY)) return veil_fail(VEIL_EPROTO, "ZK_FORWARD: unknown flags 0x%x", flags);
     if ((flags & VEIL_CRIT_EARLY) && !(flags & VEIL_CRIT_PROVE))
         return veil_fail(VEIL_EPROTO, "ZK_FORWARD: early rows without a proof to follow");
-    size_t rows = (size_t)T * (size_t)c->dim;
+    size_t rows = (size_t)(pos + T) * (size_t)c->dim;
     if (n != VEIL_CRIT_FWD_HDR + 4 * rows)
         return veil_fail(VEIL_EPROTO, "ZK_FORWARD: %zu bytes, want %zu", n, VEIL_CRIT_FWD_HDR + 4 * rows);
-    *r = (fwd_req){(int)first, (int)last, (int)T, !!(flags & VEIL_CRIT_PROVE), !!(flags & VEIL_CRIT_EARLY),
-                   p + 48, p + 80, NULL};
+    *r = (fwd_req){(int)first, (int)last, (int)pos, (int)T, !!(flags & VEIL_CRIT_PROVE),
+                   !!(flags & VEIL_CRIT_EARLY), p + 52, p + 84, NULL};
     if (!(r->x = malloc(4 * rows))) return veil_fail(VEIL_ENOMEM, "out of memory");
     int64_t lim = input_limit(c->dim);
     for (size_t i = 0; i < rows; i++) {
@@ -128,14 +133,21 @@ static int parse_req(const veil_config *c, const uint8_t *p, size_t n, fwd_req *
     return 0;
 }
 
-/* Layers [first, last) over positions 0..T-1, in place, without a proof. */
-static int run_plain(const veil_qmodel *q, const fwd_req *r)
+/* Layers [first, last) over positions 0..pos+T-1 without a proof; y gets
+ * the last T output rows. */
+static int run_plain(const veil_qmodel *q, const fwd_req *r, int32_t *y)
 {
-    veil_qshard *sh;
-    int rc = veil_qmodel_shard(q, r->first, r->last, r->T, &sh);
-    if (rc) return rc;
-    rc = veil_qshard_forward_batch(sh, 0, r->T, r->x);
+    size_t all = (size_t)(r->pos + r->T) * q->cfg.dim, before = (size_t)r->pos * q->cfg.dim;
+    int32_t *w = malloc(sizeof *w * all);
+    veil_qshard *sh = NULL;
+    int rc = w ? veil_qmodel_shard(q, r->first, r->last, r->pos + r->T, &sh) : veil_fail(VEIL_ENOMEM, "out of memory");
+    if (!rc) {
+        memcpy(w, r->x, sizeof *w * all);
+        rc = veil_qshard_forward_batch(sh, 0, r->pos + r->T, w);
+    }
+    if (!rc) memcpy(y, w + before, sizeof *w * (all - before));
     veil_qshard_free(sh);
+    if (w) veil_wipe_free(w, sizeof *w * all);
     return rc;
 }
 
@@ -187,15 +199,13 @@ static int answer_req(const veil_model *m, fwd_req *r, answer *a, veil_crit_send
     int32_t *y = malloc(4 * rows);
     int rc = y ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
     if (!rc && (!r->prove || r->early)) {
-        memcpy(y, r->x, 4 * rows);
-        fwd_req plain = *r;
-        plain.x = y;
-        rc = run_plain(a->q, &plain);
+        rc = run_plain(a->q, r, y);
         tamper(r, m->cfg.dim, y, !rc && a->tamper_out);
         if (!rc) rc = encode_rows(&m->cfg, r->T, y, NULL, 0, &a->rows, &a->rows_len);
         if (!rc) rc = send(ctx, VEIL_MSG_ZK_RESULT, a->rows, a->rows_len);
     }
-    if (!rc && r->prove) rc = veil_zk_prove_shard(m, a->q, r->first, r->last, r->T, r->x, r->key, r->nonce, &pf, y);
+    if (!rc && r->prove)
+        rc = veil_zk_prove_prefix(m, a->q, r->first, r->last, r->pos, r->T, r->x, r->key, r->nonce, &pf, y);
     if (!rc && r->prove) rc = veil_zk_shard_proof_write(&pf, &a->proof, &a->proof_len);
     if (!rc && r->prove && r->early) rc = send_proof(send, ctx, a->proof, a->proof_len);
     else if (!rc && r->prove) {

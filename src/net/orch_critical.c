@@ -26,9 +26,10 @@ struct veil_crit {
     int n, n_shards;
     int bounds[VEIL_MAX_LAYERS + 1];
     int shard_node[VEIL_MAX_LAYERS];
-    uint8_t key[VEIL_ZK_KEY_BYTES]; /* derives the boundary blindings */
-    int32_t *prefix;                /* Q16 rows that entered shard 0 */
-    int n_prefix, max_T;
+    uint8_t key[VEIL_ZK_KEY_BYTES]; /* derives the boundary and cache blindings */
+    int32_t *in[VEIL_MAX_LAYERS];   /* per shard: the Q16 rows that entered it (verified) */
+    veil_zk_kv *kv[VEIL_MAX_LAYERS]; /* per shard: its verified KV-cache commitments */
+    int n_prefix;
     veil_crit_stats st;
 };
 
@@ -143,23 +144,28 @@ typedef struct {
     size_t in_len;
 } step;
 
-/* Send the request of step st (early: rows now, ZK_PROOF later). */
+/* Send the request of step st (early: rows now, ZK_PROOF later): the
+ * shard's verified input rows of positions 0..pos-1, then the new ones. */
 static int send_req(veil_crit *c, cnode *nd, const step *st, int early)
 {
     const veil_config *cfg = &c->m->cfg;
-    size_t rows = (size_t)st->N * (size_t)cfg->dim, len = VEIL_CRIT_FWD_HDR + 4 * rows;
+    size_t old = (size_t)st->pos * cfg->dim, rows = old + (size_t)st->N * cfg->dim;
+    size_t len = VEIL_CRIT_FWD_HDR + 4 * rows;
     uint8_t *p = malloc(len);
     if (!p) return veil_fail(VEIL_ENOMEM, "out of memory");
     memcpy(p, c->m->sha256, 32);
     put32(p + 32, (uint32_t)c->bounds[st->s]);
     put32(p + 36, (uint32_t)c->bounds[st->s + 1]);
-    put32(p + 40, (uint32_t)st->N);
-    put32(p + 44, (c->o.prove ? VEIL_CRIT_PROVE : 0) | (early ? VEIL_CRIT_EARLY : 0));
-    memcpy(p + 48, c->key, VEIL_ZK_KEY_BYTES);
-    memcpy(p + 80, st->nonce, VEIL_ZK_NONCE_BYTES);
-    for (size_t i = 0; i < rows; i++) put32(p + VEIL_CRIT_FWD_HDR + 4 * i, (uint32_t)st->x_in[i]);
+    put32(p + 40, (uint32_t)st->pos);
+    put32(p + 44, (uint32_t)st->N);
+    put32(p + 48, (c->o.prove ? VEIL_CRIT_PROVE : 0) | (early ? VEIL_CRIT_EARLY : 0));
+    memcpy(p + 52, c->key, VEIL_ZK_KEY_BYTES);
+    memcpy(p + 84, st->nonce, VEIL_ZK_NONCE_BYTES);
+    uint8_t *q = p + VEIL_CRIT_FWD_HDR;
+    for (size_t i = 0; i < rows; i++)
+        put32(q + 4 * i, (uint32_t)(i < old ? c->in[st->s][i] : st->x_in[i - old]));
     int rc = send_counted(c, nd, VEIL_MSG_ZK_FORWARD, p, len);
-    veil_wipe(p + 48, VEIL_ZK_KEY_BYTES);
+    veil_wipe(p + 52, VEIL_ZK_KEY_BYTES);
     free(p);
     return rc;
 }
@@ -181,16 +187,17 @@ static int check_proof(veil_crit *c, step *st, const int32_t *y, const uint8_t *
     double t0 = veil_now();
     if (!pl) return veil_fail(VEIL_EVERIFY, "no proof attached");
     if ((rc = veil_zk_shard_proof_read(pb, pl, &pf))) return veil_fail(rc, "malformed proof: %s", veil_last_error());
-    if (pf.first != first || pf.last != last || pf.T != st->N)
-        rc = veil_fail(VEIL_EVERIFY, "proof is for layers %d:%d over %d tokens, not %d:%d over %d", pf.first,
-                       pf.last, pf.T, first, last, st->N);
-    if (!rc && !st->in_cm) rc = veil_zk_boundary_commit(cfg, st->N, st->x_in, c->key, first, &st->in_cm, &st->in_len);
+    if (pf.first != first || pf.last != last || pf.pos != st->pos || pf.T != st->N)
+        rc = veil_fail(VEIL_EVERIFY, "proof is for layers %d:%d at %d+%d, not %d:%d at %d+%d", pf.first,
+                       pf.last, pf.pos, pf.T, first, last, st->pos, st->N);
+    if (!rc && !st->in_cm)
+        rc = veil_zk_boundary_commit(cfg, st->pos, st->N, st->x_in, c->key, first, &st->in_cm, &st->in_len);
     if (!rc && veil_zk_shard_input_is(&pf, st->in_cm, st->in_len))
         rc = veil_fail(VEIL_EVERIFY, "proof input is not the hidden state sent");
-    if (!rc) rc = veil_zk_boundary_commit(cfg, st->N, y, c->key, last, out_cm, out_len);
+    if (!rc) rc = veil_zk_boundary_commit(cfg, st->pos, st->N, y, c->key, last, out_cm, out_len);
     if (!rc && veil_zk_shard_output_is(&pf, *out_cm, *out_len))
         rc = veil_fail(VEIL_EVERIFY, "proof output is not the hidden state returned");
-    if (!rc && (rc = veil_zk_verify_shard(c->reg, &pf, st->nonce)))
+    if (!rc && (rc = veil_zk_verify_shard(c->reg, c->kv[st->s], &pf, st->nonce)))
         rc = veil_fail(rc, "proof rejected: %s", veil_last_error());
     if (!rc) {
         c->st.proofs++;
@@ -419,6 +426,13 @@ static void pipe_clear(pipe_t *p, int from, int n_shards)
     }
 }
 
+/* Shard s accepted rows at pos..pos+N-1: they join its verified input. */
+static void keep_input(veil_crit *c, int s, int pos, int N, const int32_t *x)
+{
+    size_t dim = (size_t)c->m->cfg.dim;
+    memcpy(c->in[s] + pos * dim, x, sizeof *x * N * dim);
+}
+
 /* One step through every shard, pipelined; cur (N x dim) in, out in place. */
 static int run_pipelined(veil_crit *c, int pos, int N, int32_t *cur)
 {
@@ -446,6 +460,7 @@ static int run_pipelined(veil_crit *c, int pos, int N, int32_t *cur)
         p->start = f;
         in = f ? p->rows[f - 1] : cur;
     }
+    for (int s = 0; !rc && s < c->n_shards; s++) keep_input(c, s, pos, N, s ? p->rows[s - 1] : cur);
     if (!rc) memcpy(cur, p->rows[c->n_shards - 1], sizeof(int32_t) * (size_t)N * c->m->cfg.dim);
     pipe_clear(p, 0, c->n_shards);
     free(p);
@@ -467,6 +482,7 @@ static int run_chain(veil_crit *c, int pos, int N, int32_t *cur)
         size_t out_len = 0;
         st.s = s;
         rc = run_shard(c, &st, y, &out_cm, &out_len);
+        if (!rc) keep_input(c, s, pos, N, cur);
         free(st.in_cm);
         st.in_cm = out_cm; /* the output commitment is the next shard's input commitment */
         st.in_len = out_len;
@@ -477,24 +493,29 @@ static int run_chain(veil_crit *c, int pos, int N, int32_t *cur)
     return rc;
 }
 
+/* Positions pos..pos+T-1: with proofs in provable chunks (veil_zk_chunk),
+ * each through every shard before the next. */
 static int crit_forward(void *ctx, int pos, int T, float *x)
 {
     veil_crit *c = ctx;
-    int dim = c->m->cfg.dim, N = pos + T, rc = 0;
-    if (pos != c->n_prefix || T < 1 || N > c->max_T)
-        return veil_fail(VEIL_ERANGE, "critical: positions %d..%d (prefix %d, at most %d tokens)", pos, N - 1,
-                         c->n_prefix, c->max_T);
-    if ((rc = veil_q_quantize(x, c->prefix + (size_t)pos * dim, (size_t)T * dim, INT32_MAX))) return rc;
-    int32_t *cur = malloc(sizeof(int32_t) * (size_t)N * dim);
+    int dim = c->m->cfg.dim, rc = 0;
+    if (pos != c->n_prefix || T < 1 || T > c->m->cfg.seq_len - pos)
+        return veil_fail(VEIL_ERANGE, "critical: positions %d..%d (prefix %d, context %d)", pos, pos + T - 1,
+                         c->n_prefix, c->m->cfg.seq_len);
+    int32_t *cur = malloc(sizeof(int32_t) * (size_t)T * dim);
     if (!cur) return veil_fail(VEIL_ENOMEM, "out of memory");
-    memcpy(cur, c->prefix, sizeof(int32_t) * (size_t)N * dim);
-    rc = c->o.prove && !c->o.sync ? run_pipelined(c, pos, N, cur) : run_chain(c, pos, N, cur);
+    rc = veil_q_quantize(x, cur, (size_t)T * dim, INT32_MAX);
+    for (int done = 0, n; !rc && done < T; done += n) {
+        n = c->o.prove ? veil_zk_chunk(pos + done, T - done) : T - done;
+        int32_t *rows = cur + (size_t)done * dim;
+        rc = c->o.prove && !c->o.sync ? run_pipelined(c, pos + done, n, rows) : run_chain(c, pos + done, n, rows);
+        if (!rc) c->n_prefix = pos + done + n;
+    }
     if (!rc) {
-        veil_q_dequantize(cur + (size_t)pos * dim, x, (size_t)T * dim);
-        c->n_prefix = N;
+        veil_q_dequantize(cur, x, (size_t)T * dim);
         c->st.steps++;
     }
-    free(cur);
+    veil_wipe_free(cur, sizeof(int32_t) * (size_t)T * dim);
     return rc;
 }
 
@@ -571,13 +592,16 @@ int veil_crit_new(const veil_model *m, const veil_crit_opts *o, veil_crit **out)
     c->o = *o;
     if (!c->o.timeout_ms) c->o.timeout_ms = 600000;
     c->n = o->n_nodes;
-    c->max_T = m->cfg.seq_len < VEIL_ZK_MAX_T ? m->cfg.seq_len : VEIL_ZK_MAX_T;
     c->nodes = calloc((size_t)c->n, sizeof *c->nodes);
-    c->prefix = malloc(sizeof(int32_t) * (size_t)c->max_T * m->cfg.dim);
-    int rc = c->nodes && c->prefix ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
+    int rc = c->nodes ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
     if (!rc && RAND_bytes(c->key, sizeof c->key) != 1) rc = veil_fail(VEIL_EIO, "no randomness");
     if (!rc) rc = setup_registry(c);
     if (!rc) rc = schedule(c);
+    for (int s = 0; !rc && s < c->n_shards; s++) {
+        if (!(c->in[s] = malloc(sizeof(int32_t) * (size_t)m->cfg.seq_len * m->cfg.dim)))
+            rc = veil_fail(VEIL_ENOMEM, "out of memory");
+        if (!rc && c->o.prove) rc = veil_zk_kv_new(&m->cfg, c->bounds[s], c->bounds[s + 1], &c->kv[s]);
+    }
     if (rc) {
         veil_crit_free(c);
         return rc;
@@ -603,9 +627,11 @@ void veil_crit_free(veil_crit *c)
     for (int i = 0; c->nodes && i < c->n; i++)
         if (c->nodes[i].up) veil_stream_close(&c->nodes[i].s);
     if (c->reg == &c->own_reg) veil_zk_registry_free(&c->own_reg);
-    if (c->prefix) veil_wipe(c->prefix, sizeof(int32_t) * (size_t)c->max_T * c->m->cfg.dim);
+    for (int s = 0; s < c->n_shards; s++) {
+        if (c->in[s]) veil_wipe_free(c->in[s], sizeof(int32_t) * (size_t)c->m->cfg.seq_len * c->m->cfg.dim);
+        veil_zk_kv_free(c->kv[s]);
+    }
     veil_wipe(c->key, sizeof c->key);
-    free(c->prefix);
     free(c->nodes);
     free(c);
 }

@@ -387,6 +387,14 @@ int veil_open_proof_read(veil_open_proof *pf, const uint8_t *in, size_t len, siz
 
 /* ---- Hyrax commitments ------------------------------------------------------------------ */
 
+static unsigned log2_exact(size_t n)
+{
+    unsigned k = 0;
+    while (((size_t)1 << k) < n)
+        k++;
+    return k;
+}
+
 static int hyrax_check_shape(const veil_pedersen_gens *pg, unsigned nvars, size_t len)
 {
     if (nvars > 2 * VEIL_IPA_MAX_ROUNDS || nvars > 62)
@@ -407,6 +415,21 @@ static int hyrax_alloc(veil_hyrax_commitment *cm, unsigned nvars)
     cm->c = malloc(cm->rows * sizeof *cm->c);
     if (!cm->c)
         return veil_fail(VEIL_ENOMEM, "out of memory for %zu row commitments", cm->rows);
+    return 0;
+}
+
+/* Any split rows x cols = 2^nvars (both powers of two) is valid: the
+ * default one of veil_hyrax_row_vars, or one a caller assembled row by row
+ * (e.g. one row per KV-cache position). */
+static int hyrax_split_ok(const veil_hyrax_commitment *cm, const veil_pedersen_gens *pg)
+{
+    if (!cm->c || cm->nvars > 2 * VEIL_IPA_MAX_ROUNDS || !cm->rows || !cm->cols ||
+        (cm->rows & (cm->rows - 1)) || (cm->cols & (cm->cols - 1)) ||
+        log2_exact(cm->rows) + log2_exact(cm->cols) != cm->nvars ||
+        log2_exact(cm->cols) > VEIL_IPA_MAX_ROUNDS)
+        return veil_fail(VEIL_EINVAL, "malformed Hyrax commitment");
+    if (cm->cols > pg->n)
+        return veil_fail(VEIL_EINVAL, "Hyrax rows need more than %zu generators", pg->n);
     return 0;
 }
 
@@ -518,7 +541,7 @@ int veil_hyrax_commitment_read(veil_hyrax_commitment *cm, const uint8_t *in, siz
 static int hyrax_tensors(const veil_hyrax_commitment *cm, const veil_fe *point, veil_fe **L,
                          veil_fe **R)
 {
-    unsigned a = veil_hyrax_row_vars(cm->nvars), b = cm->nvars - a;
+    unsigned a = log2_exact(cm->rows), b = cm->nvars - a;
     *L = malloc(cm->rows * sizeof **L);
     *R = malloc(cm->cols * sizeof **R);
     if (!*L || !*R) {
@@ -552,13 +575,6 @@ static int hyrax_statement(veil_transcript *tr, const veil_hyrax_commitment *cm,
     return 0;
 }
 
-static unsigned log2_exact(size_t n)
-{
-    unsigned k = 0;
-    while (((size_t)1 << k) < n)
-        k++;
-    return k;
-}
 
 /* ---- inner-product argument: prover -------------------------------------------------------- */
 
@@ -732,7 +748,9 @@ int veil_hyrax_prove(veil_ipa_proof *pf, veil_fe *v_out, veil_transcript *tr,
                      const veil_fe *point, const veil_fe *v_blind, int threads)
 {
     memset(pf, 0, sizeof *pf);
-    int rc = hyrax_check_shape(pg, cm->nvars, len);
+    int rc = hyrax_split_ok(cm, pg);
+    if (rc == 0 && len > (size_t)1 << cm->nvars)
+        rc = veil_fail(VEIL_EINVAL, "table of %zu entries exceeds 2^%u", len, cm->nvars);
     if (rc)
         return rc;
     size_t rows = cm->rows, cols = cm->cols;
@@ -826,20 +844,18 @@ static int hyrax_verify_any(const veil_ipa_proof *pf, veil_transcript *tr,
                             const veil_fe *point, const veil_ge *c_v, const veil_fe *v,
                             int threads)
 {
-    if (!cm->c || cm->nvars > 2 * VEIL_IPA_MAX_ROUNDS ||
-        cm->rows != (size_t)1 << veil_hyrax_row_vars(cm->nvars) ||
-        cm->cols != veil_hyrax_cols(cm->nvars))
-        return veil_fail(VEIL_EINVAL, "malformed Hyrax commitment");
-    if (cm->cols > pg->n)
-        return veil_fail(VEIL_EINVAL, "Hyrax rows need more than %zu generators", pg->n);
-    unsigned k = cm->nvars - veil_hyrax_row_vars(cm->nvars);
+    int rc = hyrax_split_ok(cm, pg);
+    if (rc)
+        return rc;
+    unsigned k = log2_exact(cm->cols);
     if (pf->rounds != k)
         return veil_fail(VEIL_EVERIFY, "IPA proof has %u rounds, expected %u", pf->rounds, k);
     size_t rows = cm->rows, cols = cm->cols;
     size_t total = cols + rows + 2 * (size_t)k + 4;
     veil_fe x, c, xs[VEIL_IPA_MAX_ROUNDS], xis[VEIL_IPA_MAX_ROUNDS], *L, *R;
     veil_ge vU;
-    int rc = hyrax_statement(tr, cm, point, c_v, v, &x), pok = 0;
+    int pok = 0;
+    rc = hyrax_statement(tr, cm, point, c_v, v, &x);
     if (rc == 0) {
         if (!c_v)
             veil_pedersen_commit_value(&vU, pg, v, NULL);

@@ -7,15 +7,17 @@
 
 static unsigned lg(long n) { return veil_mle_log2((size_t)(n < 1 ? 1 : n)); }
 
-int zshape_init(zshape *s, const veil_config *c, int T)
+int zshape_init(zshape *s, const veil_config *c, int pos, int T)
 {
     memset(s, 0, sizeof *s);
     if (T < 1 || T > VEIL_ZK_MAX_T) return veil_fail(VEIL_ERANGE, "proof of %d tokens (1..%d)", T, VEIL_ZK_MAX_T);
     int rc = veil_config_validate(c);
     if (rc) return rc;
     if (veil_head_size(c) % 2) return veil_fail(VEIL_EINVAL, "odd head size");
-    if (T > c->seq_len) return veil_fail(VEIL_ERANGE, "%d tokens exceed seq_len %d", T, c->seq_len);
+    if (pos < 0 || T > c->seq_len - pos)
+        return veil_fail(VEIL_ERANGE, "positions %d..%d exceed seq_len %d", pos, pos + T - 1, c->seq_len);
     s->c = *c;
+    s->pos = pos;
     s->T = T;
     s->hs = veil_head_size(c);
     s->G = c->n_heads / c->n_kv_heads;
@@ -28,7 +30,11 @@ int zshape_init(zshape *s, const veil_config *c, int T)
     s->kb = s->kvb + s->sb;
     s->qb = s->kb + s->gb;
     if (s->sb < 1) s->sb = 1;
-    if (2 * s->tb + s->kvb + s->gb + s->sb > 26 || s->tb + s->hb > 26 || s->qb + s->db > 26)
+    if (pos & ((1 << s->tb) - 1))
+        return veil_fail(VEIL_ERANGE, "a chunk of %d tokens must start at a multiple of %d, not %d", T,
+                         1 << s->tb, pos);
+    s->cb = lg(pos + (1L << s->tb));
+    if (s->tb + s->cb + s->kvb + s->gb + s->sb > 26 || s->tb + s->hb > 26 || s->qb + s->db > 26)
         return veil_fail(VEIL_ERANGE, "shape too large for a layer proof");
     return 0;
 }

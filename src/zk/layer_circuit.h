@@ -37,6 +37,11 @@ enum {
     P_NPOOLS
 };
 #define P_W0 P_NPOOLS /* weight pool of local layer li is P_W0 + li */
+/* The KV cache of local layer li: rotated keys P_KC0 + li, values P_VC0 + li,
+ * each 2^cb positions x 2^kb (one Hyrax row per position, so the client can
+ * carry the commitments of earlier positions from step to step). */
+#define P_KC0 (P_W0 + VEIL_MAX_LAYERS)
+#define P_VC0 (P_KC0 + VEIL_MAX_LAYERS)
 
 typedef struct {
     int pool;
@@ -44,14 +49,17 @@ typedef struct {
     size_t off;  /* aligned to 2^k */
 } zv;
 
-/* Padded shape: log2 sizes. */
+/* Padded shape: log2 sizes.  A proof covers the T tokens at positions
+ * pos..pos+T-1 (pos a multiple of 2^tb, so the chunk is an aligned slice of
+ * the cache) attending over the cache of 2^cb >= pos + 2^tb positions. */
 typedef struct {
     veil_config c;
-    int T, hs, G;
+    int pos, T, hs, G;
     unsigned tb, db, hb, sb, gb, kvb, qb, kb; /* T, dim, hidden, head, group, kv heads, q, kv row */
+    unsigned cb;                              /* cache positions */
 } zshape;
 
-int zshape_init(zshape *s, const veil_config *c, int T);
+int zshape_init(zshape *s, const veil_config *c, int pos, int T);
 
 /* Weight pool layout of one layer. */
 typedef struct {

@@ -760,7 +760,7 @@ static int batch_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, veil_fe *value)
 
 static int open_tensor(zc_ctx *z, zc_tensor *t, const veil_fe *point, const veil_fe *value)
 {
-    unsigned rounds = t->nvars - veil_hyrax_row_vars(t->nvars);
+    unsigned rounds = veil_mle_log2(t->cm.cols); /* external commitments may split otherwise */
     size_t sz = veil_ipa_proof_size(rounds), used = 0;
     veil_ipa_proof pf;
     int rc;

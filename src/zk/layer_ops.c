@@ -88,19 +88,23 @@ static zmm al_mm(zcirc *C, unsigned k)
     return m;
 }
 
-void zk_alloc_layer(zcirc *C, zlayer *L, zv x_in, int last, zv x_out)
+void zk_alloc_layer(zcirc *C, zlayer *L, int li, zv x_in, int last, zv x_out)
 {
     const zshape *s = C->s;
     unsigned td = s->tb + s->db, tq = s->tb + s->qb, tk = s->tb + s->kb, th = s->tb + s->hb;
-    unsigned ut = 2 * s->tb + s->kvb + s->gb, u = s->tb + s->kvb + s->gb;
+    unsigned u = s->tb + s->kvb + s->gb, ut = u + s->cb;
+    size_t chunk = (size_t)s->pos << s->kb;
     L->x = x_in;
+    L->kc = (zv){P_KC0 + li, s->cb + s->kb, 0};
+    L->vc = (zv){P_VC0 + li, s->cb + s->kb, 0};
     al_rms(C, &L->n1);
     L->q = al_mm(C, tq);
     L->k = al_mm(C, tk);
-    L->v = al_mm(C, tk);
+    L->v = (zmm){{P_VC0 + li, tk, chunk}, al(C, P_R, tk)};
+    zk_bound(C, L->v.out, 2);
     L->qr = al(C, P_A, tq);
     L->remq = al(C, P_R, tq);
-    L->kr = al(C, P_A, tk);
+    L->kr = (zv){P_KC0 + li, tk, chunk};
     L->remk = al(C, P_R, tk);
     L->s0 = al(C, P_A, ut);
     L->rems0 = al(C, P_R, ut);
@@ -245,33 +249,33 @@ static void wit_rope(zcirc *C, zv in, zv out, zv rem, unsigned rb, const int32_t
         }
 }
 
-/* Scores, max-shifted exp by digits, normalization, weighted values. */
+/* Scores over the cache, max-shifted exp by digits, normalization,
+ * weighted values.  Query t (position pos + t) sees cache rows tau <= pos + t. */
 static void wit_attention(zcirc *C, const zlayer *L, int32_t attn_scale)
 {
     const zshape *s = C->s;
     const veil_qtables *tb = veil_qtables_get();
-    size_t T = (size_t)1 << s->tb, HS = (size_t)1 << s->sb, NG = (size_t)1 << s->gb;
+    size_t T = (size_t)1 << s->tb, S = (size_t)1 << s->cb, HS = (size_t)1 << s->sb;
     size_t NU = T << (s->kvb + s->gb), KV = (size_t)1 << s->kb;
     for (size_t u = 0; u < NU; u++) {
         size_t t = u >> (s->kvb + s->gb), kvh = (u >> s->gb) & (((size_t)1 << s->kvb) - 1);
-        size_t qrow = u * HS; /* (t, kvh, g) rows of qr are contiguous */
-        (void)NG;
+        size_t qrow = u * HS, seen = (size_t)s->pos + t; /* (t, kvh, g) rows of qr are contiguous */
         int64_t mx = INT64_MIN;
         size_t arg = 0;
-        for (size_t tau = 0; tau < T; tau++) {
-            size_t b = u * T + tau;
+        for (size_t tau = 0; tau < S; tau++) {
+            size_t b = u * S + tau;
             int64_t acc = 0;
             for (size_t i = 0; i < HS; i++)
-                acc += AT(L->qr, qrow + i) * AT(L->kr, tau * KV + kvh * HS + i);
+                acc += AT(L->qr, qrow + i) * AT(L->kc, tau * KV + kvh * HS + i);
             rs16(C, L->s0, L->rems0, b, acc);
             rs16(C, L->sc, L->remsc, b, AT(L->s0, b) * attn_scale);
-            if (tau <= t && AT(L->sc, b) > mx) mx = AT(L->sc, b), arg = tau;
+            if (tau <= seen && AT(L->sc, b) > mx) mx = AT(L->sc, b), arg = tau;
         }
         int64_t sum = 0;
-        for (size_t tau = 0; tau < T; tau++) {
-            size_t b = u * T + tau;
+        for (size_t tau = 0; tau < S; tau++) {
+            size_t b = u * S + tau;
             int64_t d = mx - AT(L->sc, b), d0 = 0, d1 = 0, d2 = 1, z = 0, ex = 0;
-            if (tau <= t) {
+            if (tau <= seen) {
                 d0 = d & 1023, d1 = (d >> 10) & 1023, d2 = d >> 20, z = d2 == 0;
                 ex = z ? (int64_t)tb->exp_digit[0][d0] * tb->exp_digit[1][d1] : 0;
             }
@@ -288,8 +292,8 @@ static void wit_attention(zcirc *C, const zlayer *L, int32_t attn_scale)
         }
         AT(L->mx, u) = mx;
         AT(L->sum, u) = sum;
-        for (size_t tau = 0; tau < T; tau++) {
-            size_t b = u * T + tau;
+        for (size_t tau = 0; tau < S; tau++) {
+            size_t b = u * S + tau;
             int64_t num = (AT(L->e, b) << 17) + sum, p = num / (2 * sum), rem = num - 2 * sum * p;
             AT(L->pp, b) = p;
             limbs(C, L->remp, 2, b, rem);
@@ -297,8 +301,8 @@ static void wit_attention(zcirc *C, const zlayer *L, int32_t attn_scale)
         }
         for (size_t i = 0; i < HS; i++) {
             int64_t acc = 0;
-            for (size_t tau = 0; tau < T; tau++)
-                acc += AT(L->pp, u * T + tau) * AT(L->v.out, tau * KV + kvh * HS + i);
+            for (size_t tau = 0; tau < S; tau++)
+                acc += AT(L->pp, u * S + tau) * AT(L->vc, tau * KV + kvh * HS + i);
             rs16(C, L->o, L->remo, qrow + i, acc);
         }
     }
@@ -564,20 +568,20 @@ static int rel_rope(zcirc *C, zv in, zv out, zv rem, unsigned rb)
 static int rel_scores(zcirc *C, const zlayer *L, int32_t attn_scale)
 {
     const zshape *s = C->s;
-    unsigned tb = s->tb, u = tb + s->kvb + s->gb, ut = u + tb;
+    unsigned tb = s->tb, cb = s->cb, u = tb + s->kvb + s->gb, ut = u + cb;
     uint8_t va[ZC_MAX_VARS], vq[ZC_MAX_VARS], vk[ZC_MAX_VARS];
     seqv(va, 0, ut);
     seqv(vq, 0, u);
     seqv(vq + u, ut, s->sb);
-    seqv(vk, u, tb);
-    seqv(vk + tb, tb, s->kvb);
-    seqv(vk + tb + s->kvb, ut, s->sb);
+    seqv(vk, u, cb);
+    seqv(vk + cb, tb, s->kvb);
+    seqv(vk + cb + s->kvb, ut, s->sb);
     zc_rel R;
     rinit(&R, ut, s->sb);
     L16(C, &R.lhs, L->s0, L->rems0, va);
     P(&R, 1, 2);
     V(C, OP(&R, 0), L->qr, 1, vq);
-    V(C, OP(&R, 1), L->kr, 1, vk);
+    V(C, OP(&R, 1), L->kc, 1, vk);
     RUN(&R);
     rinit(&R, ut, 0);
     L16(C, &R.lhs, L->sc, L->remsc, va);
@@ -605,13 +609,13 @@ static int rel_zero2(zcirc *C, unsigned nA, zv a, const uint8_t *va, zv b, int64
 static int rel_softmax(zcirc *C, const zlayer *L)
 {
     const zshape *s = C->s;
-    unsigned tb = s->tb, u = tb + s->kvb + s->gb, ut = u + tb;
+    unsigned tb = s->tb, cb = s->cb, u = tb + s->kvb + s->gb, ut = u + cb;
     uint8_t va[ZC_MAX_VARS], vu[ZC_MAX_VARS], vv[ZC_MAX_VARS];
     seqv(va, 0, ut);
     seqv(vu, 0, u);
     seqv(vv, 0, tb);
-    seqv(vv + tb, u, tb);
-    zv valid = {P_VALID, 2 * tb, 0};
+    seqv(vv + tb, u, cb);
+    zv valid = {P_VALID, tb + cb, 0};
     zc_rel R;
     rinit(&R, ut, 0); /* valid: mx - sc = d0 + 2^10 d1 + 2^20 d2 */
     P(&R, 1, 2);
@@ -639,7 +643,7 @@ static int rel_softmax(zcirc *C, const zlayer *L)
     V(C, OP(&R, 1), L->e0v, 1, va);
     V(C, OP(&R, 2), L->e1v, 1, va);
     RUN(&R);
-    rinit(&R, u, tb); /* sum = sum_tau e */
+    rinit(&R, u, cb); /* sum = sum_tau e */
     V(C, &R.lhs, L->sum, 1, vu);
     P(&R, 1, 1);
     V(C, OP(&R, 0), L->e, 1, va);
@@ -656,12 +660,12 @@ static int rel_softmax(zcirc *C, const zlayer *L)
     /* the max: sel is one-hot on valid entries and selects d = 0 */
     TRY(rel_zero2(C, ut, L->sel, va, L->sel, 1, -1, va));
     TRY(rel_zero2(C, ut, L->sel, va, valid, -1, 1, vv));
-    rinit(&R, u, tb);
+    rinit(&R, u, cb);
     K(&R.lhs, 1);
     P(&R, 1, 1);
     V(C, OP(&R, 0), L->sel, 1, va);
     RUN(&R);
-    rinit(&R, u, tb);
+    rinit(&R, u, cb);
     P(&R, 1, 2);
     V(C, OP(&R, 0), L->sel, 1, va);
     V(C, OP(&R, 1), L->mx, 1, vu);
@@ -674,20 +678,20 @@ static int rel_softmax(zcirc *C, const zlayer *L)
 static int rel_attn_out(zcirc *C, const zlayer *L)
 {
     const zshape *s = C->s;
-    unsigned tb = s->tb, u = tb + s->kvb + s->gb, tq = u + s->sb;
+    unsigned tb = s->tb, cb = s->cb, u = tb + s->kvb + s->gb, tq = u + s->sb;
     uint8_t vo[ZC_MAX_VARS], vp[ZC_MAX_VARS], vv[ZC_MAX_VARS];
     seqv(vo, 0, tq);
     seqv(vp, 0, u);
-    seqv(vp + u, tq, tb);
-    seqv(vv, tq, tb);
-    seqv(vv + tb, tb, s->kvb);
-    seqv(vv + tb + s->kvb, u, s->sb);
+    seqv(vp + u, tq, cb);
+    seqv(vv, tq, cb);
+    seqv(vv + cb, tb, s->kvb);
+    seqv(vv + cb + s->kvb, u, s->sb);
     zc_rel R;
-    rinit(&R, tq, tb);
+    rinit(&R, tq, cb);
     L16(C, &R.lhs, L->o, L->remo, vo);
     P(&R, 1, 2);
     V(C, OP(&R, 0), L->pp, 1, vp);
-    V(C, OP(&R, 1), L->v.out, 1, vv);
+    V(C, OP(&R, 1), L->vc, 1, vv);
     RUN(&R);
     return 0;
 }

@@ -5,7 +5,7 @@
 
 #include "layer_circuit.h"
 
-#define ZK_MAX_POOLS (P_W0 + VEIL_MAX_LAYERS)
+#define ZK_MAX_POOLS (P_VC0 + VEIL_MAX_LAYERS)
 
 /* The circuit under construction (prover: with values). */
 typedef struct {
@@ -16,7 +16,7 @@ typedef struct {
     unsigned nv[ZK_MAX_POOLS];      /* pool sizes (log2) */
     int tid[ZK_MAX_POOLS];          /* engine tensor of each pool */
     int64_t *val[P_NPOOLS];         /* prover values of allocated pools */
-    int64_t *wval[VEIL_MAX_LAYERS]; /* prover: weight pools */
+    int64_t *wval[ZK_MAX_POOLS - P_W0]; /* prover: weight and KV-cache pools (pool - P_W0) */
     /* values that only a division-like relation defines (rescale outputs,
      * quotients) are bounded by 16-bit limbs: v + 2^(16n-1) = sum_j 2^16j l_j,
      * so every relation holds over the integers, not just mod ell */
@@ -42,7 +42,8 @@ typedef struct {
     zv x, xm, xo;
     zrms n1, n2;
     zmm q, k, v, wo, w1, w3, w2;
-    zv qr, kr, remq, remk;                  /* RoPE */
+    zv qr, kr, remq, remk;                  /* RoPE (kr: this chunk's rows of kc) */
+    zv kc, vc;                              /* the whole KV cache [tau kvh i] */
     zv s0, rems0, sc, remsc;                /* scores [t kvh g tau] */
     zv mx, sum;                             /* per query row */
     zv d2, dz, zf, sel, e, reme, pp;        /* softmax [t kvh g tau] */
@@ -54,7 +55,9 @@ typedef struct {
 
 /* Bound a view to [-2^(16n-1), 2^(16n-1)) by n 16-bit limbs (n = 4: [0, 2^64)). */
 void zk_bound(zcirc *C, zv v, int n);
-void zk_alloc_layer(zcirc *C, zlayer *L, zv x_in, int last, zv x_out);
+/* Views of local layer li; its new K/V rows go to this chunk's slice of
+ * the layer's cache pools. */
+void zk_alloc_layer(zcirc *C, zlayer *L, int li, zv x_in, int last, zv x_out);
 /* Prover: fill the values of a layer from its input view; w: its weight
  * pool layout; cs/sn: the RoPE table (T x head_size/2). */
 int zk_witness_layer(zcirc *C, const zlayer *L, const zwlayout *w, const int32_t *cs,
