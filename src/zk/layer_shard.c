@@ -84,6 +84,49 @@ static void weight_key(const veil_model *m, uint8_t key[32])
     veil_sha256(buf, sizeof buf, key);
 }
 
+/* A weight commitment is the same in every proof of its layer: a node
+ * computes it once per process.  Entries are keyed by the SHA-256 of the
+ * blinding key, the layer and its padded values, so different (e.g.
+ * altered) weights never share one. */
+#define WCACHE_SLOTS 64
+static struct {
+    uint8_t id[32];
+    veil_hyrax_commitment cm;
+} g_wcache[WCACHE_SLOTS];
+static int g_wcache_next;
+static pthread_mutex_t g_wcache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int hyrax_copy(veil_hyrax_commitment *dst, const veil_hyrax_commitment *src)
+{
+    *dst = *src;
+    dst->c = malloc(sizeof *dst->c * src->rows);
+    if (!dst->c) return veil_fail(VEIL_ENOMEM, "out of memory");
+    memcpy(dst->c, src->c, sizeof *dst->c * src->rows);
+    return 0;
+}
+
+/* 1 if found (copied into cm), 0 if not, <0 on error. */
+static int wcache_get(const uint8_t id[32], veil_hyrax_commitment *cm)
+{
+    int found = 0;
+    pthread_mutex_lock(&g_wcache_lock);
+    for (int i = 0; i < WCACHE_SLOTS && !found; i++)
+        if (g_wcache[i].cm.c && !memcmp(g_wcache[i].id, id, 32))
+            found = hyrax_copy(cm, &g_wcache[i].cm) ? -1 : 1;
+    pthread_mutex_unlock(&g_wcache_lock);
+    return found;
+}
+
+static void wcache_put(const uint8_t id[32], const veil_hyrax_commitment *cm)
+{
+    pthread_mutex_lock(&g_wcache_lock);
+    int i = g_wcache_next;
+    g_wcache_next = (i + 1) % WCACHE_SLOTS;
+    veil_hyrax_commitment_free(&g_wcache[i].cm);
+    if (!hyrax_copy(&g_wcache[i].cm, cm)) memcpy(g_wcache[i].id, id, 32);
+    pthread_mutex_unlock(&g_wcache_lock);
+}
+
 /* The weight pool of layer l: values, commitment and blindings. */
 static int layer_commit(const veil_model *m, const veil_qmodel *q, int l, const zshape *s,
                         zwlayout *wl, int64_t **vals, veil_hyrax_commitment *cm,
@@ -91,13 +134,24 @@ static int layer_commit(const veil_model *m, const veil_qmodel *q, int l, const 
 {
     zw_layout(s, P_W0, wl);
     size_t rows = (size_t)1 << veil_hyrax_row_vars(wl->nvars);
-    uint8_t key[32];
+    uint8_t key[32], id[32];
     weight_key(m, key);
     *vals = zw_values(s, wl, &q->layers[l]);
     *blinds = malloc(sizeof(veil_fe) * rows);
     int rc = !*vals || !*blinds ? veil_fail(VEIL_ENOMEM, "out of memory") : 0;
     if (!rc) derive_blinds(key, "weights", (uint32_t)l, 0, rows, *blinds);
-    if (!rc) rc = commit_blinded(cm, *vals, wl->nvars, *blinds);
+    if (!rc) {
+        uint8_t buf[32 + 32 + sizeof l];
+        memcpy(buf, key, 32);
+        veil_sha256(*vals, sizeof **vals << wl->nvars, buf + 32);
+        memcpy(buf + 64, &l, sizeof l);
+        veil_sha256(buf, sizeof buf, id);
+        veil_wipe(buf, sizeof buf);
+        rc = wcache_get(id, cm);
+        if (rc < 0) return rc;
+        rc = rc ? 0 : commit_blinded(cm, *vals, wl->nvars, *blinds);
+        if (!rc) wcache_put(id, cm);
+    }
     veil_wipe(key, sizeof key);
     return rc;
 }

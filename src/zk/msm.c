@@ -182,7 +182,56 @@ static int msm_small(veil_ge *r, const msm_input *in)
     return 0;
 }
 
+static int msm_dense(veil_ge *r, const msm_input *in, int threads);
+
+static int is_zero_at(const msm_input *in, size_t i)
+{
+    return in->ints ? in->ints[i] == 0 : veil_fe_is_zero(&in->fe[i]);
+}
+
+/* Zero scalars cost nothing in the buckets, but a sparse input (lookup
+ * multiplicities and inverses: mostly zero when few values are looked up)
+ * still pays the bucket sums of every window; run those on the nonzero
+ * entries alone, with a window sized for them. */
 static int msm_run(veil_ge *r, const msm_input *in, int threads)
+{
+    size_t nz = 0;
+    for (size_t i = 0; i < in->n; i++)
+        nz += !is_zero_at(in, i);
+    if (nz * 2 > in->n)
+        return msm_dense(r, in, threads);
+    veil_ge_affine *b = malloc((nz ? nz : 1) * sizeof *b);
+    veil_fe *fe = in->fe ? malloc((nz ? nz : 1) * sizeof *fe) : NULL;
+    int64_t *ints = in->ints ? malloc((nz ? nz : 1) * sizeof *ints) : NULL;
+    if (!b || (in->fe && !fe) || (in->ints && !ints)) {
+        free(b);
+        free(fe);
+        free(ints);
+        return veil_fail(VEIL_ENOMEM, "out of memory in MSM (%zu points)", nz);
+    }
+    for (size_t i = 0, k = 0; i < in->n; i++) {
+        if (is_zero_at(in, i))
+            continue;
+        b[k] = in->bases[i];
+        if (fe)
+            fe[k] = in->fe[i];
+        else
+            ints[k] = in->ints[i];
+        k++;
+    }
+    msm_input sub = {b, fe, ints, nz, in->bits};
+    int rc = msm_dense(r, &sub, threads);
+    if (fe)
+        veil_wipe(fe, nz * sizeof *fe);
+    if (ints)
+        veil_wipe(ints, nz * sizeof *ints);
+    free(b);
+    free(fe);
+    free(ints);
+    return rc;
+}
+
+static int msm_dense(veil_ge *r, const msm_input *in, int threads)
 {
     if (in->n == 0) {
         veil_ge_identity(r);
