@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!p) return 0;
     memcpy(p, g_model->sha256, 32);
     memcpy(p + 32, data, size);
-    if (size >= 13) p[44] &= (uint8_t)~VEIL_CRIT_PROVE; /* flags, low byte */
+    if (size >= 17) p[48] &= (uint8_t)~VEIL_CRIT_PROVE; /* flags, low byte */
     uint8_t sha[32];
     if (!veil_crit_payload_model(p, 32 + size, sha)) veil_crit_serve(g_model, NULL, p, 32 + size, discard, NULL);
     free(p);

@@ -50,6 +50,14 @@ contains "proofs verified" "$tmp/err" "2 proof(s) verified over 1 step(s)"
 contains "re-run elsewhere" "$tmp/err" "shard 0: layers 0:3 on node1"
 check "ledger records the flag" 0 "$bin" ledger show --db "$tmp/l.db" node0
 contains "ledger: node0 flagged" "$tmp/out" "FLAGGED"
+# Decode steps are proven against the KV commitments of the earlier steps;
+# a node replaying its earlier answer (proof included) is caught at once.
+"$bin" generate --int -m "$m" -z "$z" -i "Once" -n 5 -t 0 >"$tmp/ref5" 2>/dev/null
+check "demo critical, stale node, decode steps" 0 "$bin" demo --nodes 2 --security critical -m "$m" -z "$z" \
+  --commitments "$tmp/reg.vzkr" --adversary stale --adversary-node 1 -i "Once" -n 5 -t 0
+expect "decode text = generate --int" cmp -s "$tmp/out" "$tmp/ref5"
+contains "replayed answer flagged" "$tmp/err" "node node1 flagged: result has the wrong shape (layers 3:5, position 2)"
+contains "every decode step proven" "$tmp/err" "proof(s) verified over 4 step(s)"
 check "critical with another model's registry" 1 "$bin" demo --nodes 1 --security critical \
   -m "$models/adversarial/stories260K-altered.bin" -z "$models/tok512.bin" --commitments "$tmp/reg.vzkr" -n 2
 

@@ -33,17 +33,21 @@ static void put32(uint8_t *p, uint32_t v)
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* A ZK_FORWARD payload for layers a:b over T rows of x. */
-static uint8_t *request(const veil_model *m, int a, int b, int T, uint32_t flags, const int32_t *x, size_t *len)
+/* A ZK_FORWARD payload for layers a:b, new rows pos..pos+T-1, carrying the
+ * rows of x from position 0. */
+static uint8_t *request(const veil_model *m, int a, int b, int pos, int T, uint32_t flags, const int32_t *x,
+                        size_t *len)
 {
-    *len = VEIL_CRIT_FWD_HDR + 4 * (size_t)T * m->cfg.dim;
+    size_t rows = (size_t)(pos + T) * m->cfg.dim;
+    *len = VEIL_CRIT_FWD_HDR + 4 * rows;
     uint8_t *p = calloc(1, *len);
     memcpy(p, m->sha256, 32);
     put32(p + 32, (uint32_t)a);
     put32(p + 36, (uint32_t)b);
-    put32(p + 40, (uint32_t)T);
-    put32(p + 44, flags);
-    for (size_t i = 0; i < (size_t)T * m->cfg.dim; i++) put32(p + VEIL_CRIT_FWD_HDR + 4 * i, (uint32_t)x[i]);
+    put32(p + 40, (uint32_t)pos);
+    put32(p + 44, (uint32_t)T);
+    put32(p + 48, flags);
+    for (size_t i = 0; i < rows; i++) put32(p + VEIL_CRIT_FWD_HDR + 4 * i, (uint32_t)x[i]);
     return p;
 }
 
@@ -57,7 +61,7 @@ static void malformed(const veil_model *m, const int32_t *x)
 {
     size_t len;
     sink s = {0};
-    uint8_t *p = request(m, 0, 2, 3, 0, x, &len);
+    uint8_t *p = request(m, 0, 2, 0, 3, 0, x, &len);
     CHECK(serve(m, NULL, p, 10, &s) == VEIL_EPROTO && s.frames == 0);
     CHECK(serve(m, NULL, p, len - 1, &s) == VEIL_EPROTO && s.frames == 0);
     put32(p + 36, 9); /* past n_layers */
@@ -65,14 +69,22 @@ static void malformed(const veil_model *m, const int32_t *x)
     put32(p + 36, 0); /* first >= last */
     CHECK(serve(m, NULL, p, len, &s) == VEIL_EPROTO);
     put32(p + 36, 2);
-    put32(p + 40, 0); /* no tokens */
+    put32(p + 44, 0); /* no tokens */
     CHECK(serve(m, NULL, p, len, &s) == VEIL_EPROTO);
-    put32(p + 40, 0xffffffffu);
+    put32(p + 44, 0xffffffffu);
     CHECK(serve(m, NULL, p, len, &s) == VEIL_EPROTO);
-    put32(p + 40, 3);
-    put32(p + 44, 4); /* unknown flag */
+    put32(p + 40, 0xfffffffeu); /* pos + T wraps */
+    put32(p + 44, 3);
     CHECK(serve(m, NULL, p, len, &s) == VEIL_EPROTO);
-    put32(p + 44, VEIL_CRIT_EARLY); /* early without a proof */
+    put32(p + 40, 1); /* the rows carried do not match pos + T */
+    CHECK(serve(m, NULL, p, len, &s) == VEIL_EPROTO);
+    put32(p + 40, 0);
+    put32(p + 48, 4); /* unknown flag */
+    CHECK(serve(m, NULL, p, len, &s) == VEIL_EPROTO);
+    put32(p + 48, VEIL_CRIT_EARLY); /* early without a proof */
+    CHECK(serve(m, NULL, p, len, &s) == VEIL_EPROTO);
+    free(p);
+    p = request(m, 0, 2, 1, 2, VEIL_CRIT_PROVE, x, &len); /* 2 tokens at 1: not a provable chunk */
     CHECK(serve(m, NULL, p, len, &s) == VEIL_EPROTO);
     CHECK(s.frames == 0);
     uint8_t sha[32];
@@ -114,9 +126,14 @@ int main(void)
     malformed(m, x);
     size_t len;
     sink s = {0};
-    uint8_t *p = request(m, 1, 4, T, 0, x, &len);
+    uint8_t *p = request(m, 1, 4, 0, T, 0, x, &len);
     CHECK(serve(m, NULL, p, len, &s) == 0);
     CHECK(same_rows(m, &s, want, T));
+    /* the last rows only, the earlier ones rebuilding the cache */
+    uint8_t *p2 = request(m, 1, 4, 1, T - 1, 0, x, &len);
+    CHECK(serve(m, NULL, p2, len, &s) == 0 && same_rows(m, &s, want + dim, T - 1));
+    free(p2);
+    len = VEIL_CRIT_FWD_HDR + 4 * (size_t)T * dim;
     veil_adv_mode adv = {.kind = VEIL_ADV_NOISE};
     CHECK(serve(m, &adv, p, len, &s) == 0 && !same_rows(m, &s, want, T));
     adv.kind = VEIL_ADV_WRONG_MODEL;

@@ -452,8 +452,9 @@ static int cache_rows_prove(const zjob *J, const int64_t *v, const char *label, 
     const veil_pedersen_gens *pg;
     int rc = veil_zk_layer_gens(&s->c, &pg);
     size_t used = (size_t)s->pos + ((size_t)1 << s->tb);
-    for (size_t r = 0; r < used; r++)
-        derive_blinds(J->key, label, (uint32_t)layer, (uint32_t)r, 1, &bl[r]);
+    for (size_t r = 0; r < cm->rows; r++)
+        if (r < used) derive_blinds(J->key, label, (uint32_t)layer, (uint32_t)r, 1, &bl[r]);
+        else veil_fe_zero(&bl[r]);
     int fail = 0;
 #pragma omp parallel for schedule(static) reduction(| : fail) if (used >= 64)
     for (size_t r = 0; r < cm->rows; r++) {
