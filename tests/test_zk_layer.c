@@ -246,12 +246,12 @@ static void test_prefill(const veil_model *m, const veil_qmodel *q, const veil_z
  * then single-token decode steps, each proven against the KV commitments
  * the earlier proofs left in the verifier's record. */
 #define DP 3
-#define DN 6
+#define DN 5
 
 static void test_decode(const veil_model *m, const veil_qmodel *q, const veil_zk_registry *reg)
 {
     int dim = m->cfg.dim, L = m->cfg.n_layers, bnd[3] = {0, 3, L};
-    int tok[DN] = {1, 403, 407, 261, 300, 412};
+    int tok[DN + 1] = {1, 403, 407, 261, 300, 412};
     uint8_t key[32] = {5}, nonce[32] = {11};
     int32_t x[DN * 64], y[DN * 64], mid[DN * 64], ref[DN * 64];
     CHECK(dim <= 64);
@@ -347,7 +347,8 @@ static void test_decode(const veil_model *m, const veil_qmodel *q, const veil_zk
     veil_zk_kv_free(other);
 }
 
-/* Every single-layer shard at position 0, and one decode step of each. */
+/* Every single-layer shard (a split at every boundary), chained: one
+ * prefill token, then one decode step. */
 static void test_every_layer(const veil_model *m, const veil_qmodel *q, const veil_zk_registry *reg)
 {
     int dim = m->cfg.dim, tok[2] = {1, 290};

@@ -113,6 +113,12 @@ int veil_hyrax_commit(veil_hyrax_commitment *cm, veil_fe *blinds, const veil_ped
 int veil_hyrax_commit_i64(veil_hyrax_commitment *cm, veil_fe *blinds,
                           const veil_pedersen_gens *pg, const int64_t *tab, size_t len,
                           unsigned nvars, int threads);
+/* The same with 2^row_vars rows (any split; fewer rows: a smaller commitment
+ * and verifier MSM over rows, a longer inner-product argument).  Exactly one
+ * of tab / itab is given. */
+int veil_hyrax_commit_split(veil_hyrax_commitment *cm, veil_fe *blinds,
+                            const veil_pedersen_gens *pg, const veil_fe *tab, const int64_t *itab,
+                            size_t len, unsigned nvars, unsigned row_vars, int threads);
 void veil_hyrax_commitment_free(veil_hyrax_commitment *cm);
 /* Wire format: u8 nvars | rows points.  read: nvars must equal expect_nvars. */
 size_t veil_hyrax_commitment_size(unsigned nvars);
@@ -120,6 +126,10 @@ int veil_hyrax_commitment_write(const veil_hyrax_commitment *cm, uint8_t *out, s
                                 size_t *written);
 int veil_hyrax_commitment_read(veil_hyrax_commitment *cm, const uint8_t *in, size_t len,
                                unsigned expect_nvars, size_t *consumed);
+/* For a commitment made with veil_hyrax_commit_split. */
+size_t veil_hyrax_commitment_size_split(unsigned row_vars);
+int veil_hyrax_commitment_read_split(veil_hyrax_commitment *cm, const uint8_t *in, size_t len,
+                                     unsigned expect_nvars, unsigned row_vars, size_t *consumed);
 
 typedef struct {
     uint32_t rounds;                   /* log2(cols) */

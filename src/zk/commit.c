@@ -395,23 +395,24 @@ static unsigned log2_exact(size_t n)
     return k;
 }
 
-static int hyrax_check_shape(const veil_pedersen_gens *pg, unsigned nvars, size_t len)
+static int hyrax_check_shape(const veil_pedersen_gens *pg, unsigned nvars, unsigned row_vars,
+                             size_t len)
 {
-    if (nvars > 2 * VEIL_IPA_MAX_ROUNDS || nvars > 62)
+    if (nvars > 2 * VEIL_IPA_MAX_ROUNDS || nvars > 62 || nvars - row_vars > VEIL_IPA_MAX_ROUNDS)
         return veil_fail(VEIL_EINVAL, "polynomial with %u variables is too large", nvars);
     if (len > (size_t)1 << nvars)
         return veil_fail(VEIL_EINVAL, "table of %zu entries exceeds 2^%u", len, nvars);
-    if (veil_hyrax_cols(nvars) > pg->n)
+    if (((size_t)1 << (nvars - row_vars)) > pg->n)
         return veil_fail(VEIL_EINVAL, "Hyrax rows of %zu entries need more than %zu generators",
-                         veil_hyrax_cols(nvars), pg->n);
+                         (size_t)1 << (nvars - row_vars), pg->n);
     return 0;
 }
 
-static int hyrax_alloc(veil_hyrax_commitment *cm, unsigned nvars)
+static int hyrax_alloc(veil_hyrax_commitment *cm, unsigned nvars, unsigned row_vars)
 {
     cm->nvars = nvars;
-    cm->rows = (size_t)1 << veil_hyrax_row_vars(nvars);
-    cm->cols = veil_hyrax_cols(nvars);
+    cm->rows = (size_t)1 << row_vars;
+    cm->cols = (size_t)1 << (nvars - row_vars);
     cm->c = malloc(cm->rows * sizeof *cm->c);
     if (!cm->c)
         return veil_fail(VEIL_ENOMEM, "out of memory for %zu row commitments", cm->rows);
@@ -437,12 +438,15 @@ static int hyrax_split_ok(const veil_hyrax_commitment *cm, const veil_pedersen_g
  * (pure blinding).  Parallel over rows, each MSM single-threaded. */
 static int hyrax_commit_any(veil_hyrax_commitment *cm, veil_fe *blinds,
                             const veil_pedersen_gens *pg, const veil_fe *tab,
-                            const int64_t *itab, size_t len, unsigned nvars, int threads)
+                            const int64_t *itab, size_t len, unsigned nvars, unsigned row_vars,
+                            int threads)
 {
     memset(cm, 0, sizeof *cm);
-    int rc = hyrax_check_shape(pg, nvars, len);
+    int rc = row_vars > nvars ? veil_fail(VEIL_EINVAL, "Hyrax split 2^%u rows of 2^%u entries",
+                                          row_vars, nvars)
+                              : hyrax_check_shape(pg, nvars, row_vars, len);
     if (rc == 0)
-        rc = hyrax_alloc(cm, nvars);
+        rc = hyrax_alloc(cm, nvars, row_vars);
     if (rc)
         return rc;
     size_t rows = cm->rows, cols = cm->cols;
@@ -469,14 +473,23 @@ static int hyrax_commit_any(veil_hyrax_commitment *cm, veil_fe *blinds,
 int veil_hyrax_commit(veil_hyrax_commitment *cm, veil_fe *blinds, const veil_pedersen_gens *pg,
                       const veil_fe *tab, size_t len, unsigned nvars, int threads)
 {
-    return hyrax_commit_any(cm, blinds, pg, tab, NULL, len, nvars, threads);
+    return hyrax_commit_any(cm, blinds, pg, tab, NULL, len, nvars, veil_hyrax_row_vars(nvars),
+                            threads);
 }
 
 int veil_hyrax_commit_i64(veil_hyrax_commitment *cm, veil_fe *blinds,
                           const veil_pedersen_gens *pg, const int64_t *tab, size_t len,
                           unsigned nvars, int threads)
 {
-    return hyrax_commit_any(cm, blinds, pg, NULL, tab, len, nvars, threads);
+    return hyrax_commit_any(cm, blinds, pg, NULL, tab, len, nvars, veil_hyrax_row_vars(nvars),
+                            threads);
+}
+
+int veil_hyrax_commit_split(veil_hyrax_commitment *cm, veil_fe *blinds,
+                            const veil_pedersen_gens *pg, const veil_fe *tab, const int64_t *itab,
+                            size_t len, unsigned nvars, unsigned row_vars, int threads)
+{
+    return hyrax_commit_any(cm, blinds, pg, tab, itab, len, nvars, row_vars, threads);
 }
 
 void veil_hyrax_commitment_free(veil_hyrax_commitment *cm)
@@ -489,6 +502,8 @@ size_t veil_hyrax_commitment_size(unsigned nvars)
 {
     return 1 + 32 * ((size_t)1 << veil_hyrax_row_vars(nvars));
 }
+
+size_t veil_hyrax_commitment_size_split(unsigned row_vars) { return 1 + 32 * ((size_t)1 << row_vars); }
 
 int veil_hyrax_commitment_write(const veil_hyrax_commitment *cm, uint8_t *out, size_t cap,
                                 size_t *written)
@@ -506,6 +521,13 @@ int veil_hyrax_commitment_write(const veil_hyrax_commitment *cm, uint8_t *out, s
 int veil_hyrax_commitment_read(veil_hyrax_commitment *cm, const uint8_t *in, size_t len,
                                unsigned expect_nvars, size_t *consumed)
 {
+    return veil_hyrax_commitment_read_split(cm, in, len, expect_nvars,
+                                            veil_hyrax_row_vars(expect_nvars), consumed);
+}
+
+int veil_hyrax_commitment_read_split(veil_hyrax_commitment *cm, const uint8_t *in, size_t len,
+                                     unsigned expect_nvars, unsigned row_vars, size_t *consumed)
+{
     memset(cm, 0, sizeof *cm);
     cursor c = {NULL, in, len, 0};
     uint8_t nv = 0;
@@ -513,10 +535,12 @@ int veil_hyrax_commitment_read(veil_hyrax_commitment *cm, const uint8_t *in, siz
                       "variables");
     if (rc)
         return rc;
-    size_t rows = (size_t)1 << veil_hyrax_row_vars(nv);
+    if (row_vars > nv)
+        return veil_fail(VEIL_EINVAL, "Hyrax split 2^%u rows of 2^%u entries", row_vars, nv);
+    size_t rows = (size_t)1 << row_vars;
     if ((len - c.pos) / 32 < rows)
         return veil_fail(VEIL_EINVAL, "truncated Hyrax commitment");
-    rc = hyrax_alloc(cm, nv);
+    rc = hyrax_alloc(cm, nv, row_vars);
     if (rc)
         return rc;
     /* decoding costs a square root per point: spread it over threads */

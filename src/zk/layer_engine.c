@@ -107,6 +107,22 @@ static int fes_io_raw(zc_ctx *z, veil_fe *v, size_t n, const char *label)
     return 0;
 }
 
+/* Sum-check rounds without g(1) (veil_sc_compress): the prover writes its
+ * rounds (already absorbed by veil_sc_prove); the verifier reads them and
+ * checks them against the claim, leaving the challenges in rho. */
+static int rounds_io(zc_ctx *z, const veil_fe *rounds, unsigned n, unsigned deg,
+                     const veil_fe *claim, veil_fe *rho, veil_fe *final, const char *label)
+{
+    size_t nc = (size_t)n * deg;
+    veil_fe *comp = malloc(sizeof *comp * (nc ? nc : 1));
+    if (!comp) return veil_fail(VEIL_ENOMEM, "out of memory");
+    if (z->prover) veil_sc_compress(rounds, n, deg, comp);
+    int rc = fes_io_raw(z, comp, nc, label);
+    if (!rc && !z->prover) rc = veil_sc_verify_compressed(&z->tr, n, deg, claim, comp, rho, final);
+    free(comp);
+    return rc;
+}
+
 /* ---- tensors ------------------------------------------------------------- */
 
 static zc_tensor *new_tensor(zc_ctx *z, unsigned nvars, int kind)
@@ -135,10 +151,23 @@ static int fe_table(zc_tensor *t, const int64_t *v, const veil_fe *fv, size_t le
     return 0;
 }
 
+/* The proof's own tensors are committed with 2^ZC_ROW_SHIFT times fewer
+ * rows than the square split (within the generators): commitments are most
+ * of a proof's bytes, and the longer inner-product arguments this costs
+ * add only 64 bytes per halving. */
+#define ZC_ROW_SHIFT 2
+static unsigned row_vars(const zc_ctx *z, unsigned nvars)
+{
+    unsigned r = nvars / 2 > ZC_ROW_SHIFT ? nvars / 2 - ZC_ROW_SHIFT : 0;
+    unsigned maxc = veil_mle_log2(z->pg->n + 1) - 1; /* log2 of the generators, rounded down */
+    return nvars - r > maxc ? nvars - maxc : r;
+}
+
 /* Write (prover) or read (verifier) a commitment; absorbed either way. */
 static int commitment_io(zc_ctx *z, zc_tensor *t)
 {
-    size_t sz = veil_hyrax_commitment_size(t->nvars), used = 0;
+    unsigned rv = t->external ? veil_mle_log2(t->cm.rows) : row_vars(z, t->nvars);
+    size_t sz = veil_hyrax_commitment_size_split(rv), used = 0;
     if (z->prover || t->external) {
         uint8_t *b = malloc(sz);
         if (!b) return veil_fail(VEIL_ENOMEM, "out of memory");
@@ -150,7 +179,8 @@ static int commitment_io(zc_ctx *z, zc_tensor *t)
         free(b);
         return rc;
     }
-    int rc = veil_hyrax_commitment_read(&t->cm, z->buf + z->pos, z->len - z->pos, t->nvars, &used);
+    int rc = veil_hyrax_commitment_read_split(&t->cm, z->buf + z->pos, z->len - z->pos, t->nvars, rv,
+                                              &used);
     if (rc) return veil_fail(VEIL_EVERIFY, "bad tensor commitment in proof: %s", veil_last_error());
     veil_transcript_absorb(&z->tr, "commit", z->buf + z->pos, used);
     z->pos += used;
@@ -168,12 +198,11 @@ static int copy_commitment(zc_tensor *t, const veil_hyrax_commitment *ext)
 
 static int commit_tensor(zc_ctx *z, zc_tensor *t, const int64_t *v, size_t len)
 {
-    size_t rows = (size_t)1 << veil_hyrax_row_vars(t->nvars);
-    t->blinds = malloc(sizeof(veil_fe) * rows);
+    unsigned rv = row_vars(z, t->nvars);
+    t->blinds = malloc(sizeof(veil_fe) << rv);
     if (!t->blinds) return veil_fail(VEIL_ENOMEM, "out of memory");
-    if (v) return veil_hyrax_commit_i64(&t->cm, t->blinds, z->pg, v, len, t->nvars, z->threads);
-    return veil_hyrax_commit(&t->cm, t->blinds, z->pg, t->f, (size_t)1 << t->nvars, t->nvars,
-                             z->threads);
+    return veil_hyrax_commit_split(&t->cm, t->blinds, z->pg, v ? NULL : t->f, v,
+                                   v ? len : (size_t)1 << t->nvars, t->nvars, rv, z->threads);
 }
 
 int zc_tensor_i64(zc_ctx *z, unsigned nvars, const int64_t *v, size_t len,
@@ -495,13 +524,12 @@ int zc_relation(zc_ctx *z, const zc_rel *R)
             if (!rc) veil_sc_first_sum(rounds, &first);
             if (!rc && !veil_fe_eq(&first, &H))
                 rc = veil_fail(VEIL_EINVAL, "prover: witness violates a relation");
-            if (!rc) rc = fes_io_raw(z, rounds, nr, "rounds");
+            if (!rc) rc = rounds_io(z, rounds, nV, deg, &H, NULL, NULL, "rounds");
             /* the value g must take at rho: the last round polynomial at rho_n */
             if (!rc)
                 veil_sc_interpolate(rounds + (nV - 1) * (deg + 1), deg, &rho[nV - 1], &final);
         } else {
-            rc = fes_io_raw(z, rounds, nr, "rounds");
-            if (!rc) rc = veil_sc_verify(&z->tr, nV, deg, &H, rounds, rho, &final);
+            rc = rounds_io(z, NULL, nV, deg, &H, rho, &final, "rounds");
         }
         free(rounds);
         if (rc) return rc;
@@ -735,11 +763,10 @@ static int batch_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, veil_fe *value)
         free(W);
         free(f);
         free(e);
-        if (!rc) rc = fes_io_raw(z, rounds, nr, "batch rounds");
+        if (!rc) rc = rounds_io(z, rounds, n, 2, &H, NULL, NULL, "batch rounds");
         if (!rc) rc = zc_fe_io(z, "batch value", value);
     } else {
-        rc = fes_io_raw(z, rounds, nr, "batch rounds");
-        if (!rc) rc = veil_sc_verify(&z->tr, n, 2, &H, rounds, point, &final);
+        rc = rounds_io(z, NULL, n, 2, &H, point, &final, "batch rounds");
         if (!rc) rc = zc_fe_io(z, "batch value", value);
         if (!rc) {
             veil_fe_zero(&w_at);
