@@ -76,18 +76,25 @@ static int commit_blinded(veil_hyrax_commitment *cm, const int64_t *v, unsigned 
     return rc;
 }
 
-static void weight_key(const veil_model *m, uint8_t key[32])
+/* The blinding key of layer l's weight commitment: a hash of the layer's
+ * own (padded, quantized) weights, so every holder of the weights derives
+ * the same blindings and nobody else can (the checkpoint's SHA-256 is
+ * public in the registry and must not be the key).  It also names the
+ * commitment in the cache below: different (e.g. altered) weights never
+ * share one. */
+static void weight_key(const int64_t *vals, unsigned nvars, int l, uint8_t key[32])
 {
-    uint8_t buf[64];
-    memcpy(buf, "veil/zk/weights/v1 key derivation", 32);
-    memcpy(buf + 32, m->sha256, 32);
+    uint8_t buf[32 + 32 + 4];
+    memcpy(buf, "veil/zk/weights/v2 blinding key.", 32);
+    veil_sha256(vals, sizeof *vals << nvars, buf + 32);
+    uint32_t l32 = (uint32_t)l;
+    memcpy(buf + 64, &l32, 4);
     veil_sha256(buf, sizeof buf, key);
+    veil_wipe(buf, sizeof buf);
 }
 
 /* A weight commitment is the same in every proof of its layer: a node
- * computes it once per process.  Entries are keyed by the SHA-256 of the
- * blinding key, the layer and its padded values, so different (e.g.
- * altered) weights never share one. */
+ * computes it once per process, keyed by weight_key. */
 #define WCACHE_SLOTS 64
 static struct {
     uint8_t id[32];
@@ -128,31 +135,24 @@ static void wcache_put(const uint8_t id[32], const veil_hyrax_commitment *cm)
 }
 
 /* The weight pool of layer l: values, commitment and blindings. */
-static int layer_commit(const veil_model *m, const veil_qmodel *q, int l, const zshape *s,
+static int layer_commit(const veil_qmodel *q, int l, const zshape *s,
                         zwlayout *wl, int64_t **vals, veil_hyrax_commitment *cm,
                         veil_fe **blinds)
 {
     zw_layout(s, P_W0, wl);
     size_t rows = (size_t)1 << veil_hyrax_row_vars(wl->nvars);
-    uint8_t key[32], id[32];
-    weight_key(m, key);
+    uint8_t key[32];
     *vals = zw_values(s, wl, &q->layers[l]);
     *blinds = malloc(sizeof(veil_fe) * rows);
     int rc = !*vals || !*blinds ? veil_fail(VEIL_ENOMEM, "out of memory") : 0;
-    if (!rc) derive_blinds(key, "weights", (uint32_t)l, 0, rows, *blinds);
     if (!rc) {
-        uint8_t buf[32 + 32 + sizeof l];
-        memcpy(buf, key, 32);
-        veil_sha256(*vals, sizeof **vals << wl->nvars, buf + 32);
-        memcpy(buf + 64, &l, sizeof l);
-        veil_sha256(buf, sizeof buf, id);
-        veil_wipe(buf, sizeof buf);
-        rc = wcache_get(id, cm);
-        if (rc < 0) return rc;
-        rc = rc ? 0 : commit_blinded(cm, *vals, wl->nvars, *blinds);
-        if (!rc) wcache_put(id, cm);
+        weight_key(*vals, wl->nvars, l, key);
+        derive_blinds(key, "weights", (uint32_t)l, 0, rows, *blinds);
+        int hit = wcache_get(key, cm);
+        rc = hit < 0 ? hit : hit ? 0 : commit_blinded(cm, *vals, wl->nvars, *blinds);
+        if (!rc && !hit) wcache_put(key, cm);
+        veil_wipe(key, sizeof key);
     }
-    veil_wipe(key, sizeof key);
     return rc;
 }
 
@@ -174,7 +174,7 @@ int veil_zk_commit_model(const veil_model *m, const veil_qmodel *q, veil_zk_regi
         zwlayout wl;
         int64_t *vals;
         veil_fe *bl;
-        rc = layer_commit(m, q, l, &s, &wl, &vals, &out->layer[l], &bl);
+        rc = layer_commit(q, l, &s, &wl, &vals, &out->layer[l], &bl);
         if (bl) veil_wipe(bl, sizeof(veil_fe) << veil_hyrax_row_vars(wl.nvars));
         free(vals);
         free(bl);
@@ -678,7 +678,7 @@ int veil_zk_prove_shard(const veil_model *m, const veil_qmodel *q, veil_qshard *
     if (!y || !chk || !wcm || !wv || !wb || !kv_new) rc = veil_fail(VEIL_ENOMEM, "out of memory");
     for (int li = 0; !rc && li < nl; li++) {
         zwlayout wl;
-        rc = layer_commit(m, q, first + li, &s, &wl, &wv[li], &wcm[li], &wb[li]);
+        rc = layer_commit(q, first + li, &s, &wl, &wv[li], &wcm[li], &wb[li]);
     }
     zc_ctx z;
     zc_init(&z, 1, pg, "veil/zk/shard/v2", NULL, 0);
