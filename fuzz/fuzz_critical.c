@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(p + 32, data, size);
     if (size >= 17) p[48] &= (uint8_t)~VEIL_CRIT_PROVE; /* flags, low byte */
     uint8_t sha[32];
-    if (!veil_crit_payload_model(p, 32 + size, sha)) veil_crit_serve(g_model, NULL, p, 32 + size, discard, NULL);
+    if (!veil_crit_payload_model(p, 32 + size, sha)) veil_crit_serve(g_model, NULL, p, 32 + size, discard, NULL, NULL);
     free(p);
     return 0;
 }

@@ -58,6 +58,21 @@ check "demo critical, stale node, decode steps" 0 "$bin" demo --nodes 2 --securi
 expect "decode text = generate --int" cmp -s "$tmp/out" "$tmp/ref5"
 contains "replayed answer flagged" "$tmp/err" "node node1 flagged: result has the wrong shape (layers 3:5, position 2)"
 contains "every decode step proven" "$tmp/err" "proof(s) verified over 4 step(s)"
+# Standalone nodes prove on a pool of workers (the rows go out first); the
+# proofs are matched to requests by nonce.
+pids=()
+for i in 0 1; do
+  "$bin" node --listen 127.0.0.1:0 --name "w$i" --port-file "$tmp/w$i" --threads 2 \
+    --prove-workers 2 --models "$models" 2>"$tmp/w$i.log" &
+  pids+=($!)
+done
+for i in 0 1; do for _ in $(seq 100); do [ -s "$tmp/w$i" ] && break; sleep 0.1; done; done
+check "run critical on pooled provers" 0 "$bin" run --security critical --stats -m "$m" -z "$z" \
+  --commitments "$tmp/reg.vzkr" --nodes "127.0.0.1:$(cat "$tmp/w0"),127.0.0.1:$(cat "$tmp/w1")" -i "Once" -n 2 -t 0
+expect "pooled text = generate --int" cmp -s "$tmp/out" "$tmp/ref3"
+contains "progress per proven step" "$tmp/err" "veil critical: positions 0..1: 2 proof(s) verified"
+kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+contains "the node proved on its pool" "$tmp/w0.log" "ZK proof for"
 check "critical with another model's registry" 1 "$bin" demo --nodes 1 --security critical \
   -m "$models/adversarial/stories260K-altered.bin" -z "$models/tok512.bin" --commitments "$tmp/reg.vzkr" -n 2
 

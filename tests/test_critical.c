@@ -54,7 +54,7 @@ static uint8_t *request(const veil_model *m, int a, int b, int pos, int T, uint3
 static int serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t *p, size_t n, sink *s)
 {
     s->frames = 0;
-    return veil_crit_serve(m, adv, p, n, collect, s);
+    return veil_crit_serve(m, adv, p, n, collect, s, NULL);
 }
 
 static void malformed(const veil_model *m, const int32_t *x)

@@ -60,12 +60,22 @@ extern "C" {
 int veil_crit_payload_model(const uint8_t *p, size_t n, uint8_t sha[32]);
 /* Sends one reply frame (ZK_RESULT or ZK_PROOF) back to the client. */
 typedef int (*veil_crit_send_fn)(void *ctx, int type, const void *payload, size_t len);
+/* The proof of an early-mode request, left for later: defer(ctx, job)
+ * takes it (returns 0 and later calls veil_crit_job_run exactly once) or
+ * refuses (non-zero: the proof is made at once). */
+typedef struct veil_crit_job veil_crit_job;
+typedef int (*veil_crit_defer_fn)(void *ctx, veil_crit_job *job);
+/* Prove, send the ZK_PROOF through send, free the job; *proof_len (may be
+ * NULL) gets the proof's size. */
+int veil_crit_job_run(veil_crit_job *job, veil_crit_send_fn send, void *ctx, size_t *proof_len);
+void veil_crit_job_free(veil_crit_job *job);
 /* Serve one ZK_FORWARD payload with checkpoint m, answering through send
- * (one ZK_RESULT, or in early mode ZK_RESULT then ZK_PROOF). adv (may be NULL) makes the node dishonest for tests:
+ * (one ZK_RESULT, or in early mode ZK_RESULT then ZK_PROOF, the proof via
+ * defer when given). adv (may be NULL) makes the node dishonest for tests:
  * wrong-model computes with one weight of the shard altered, stale replays
  * its previous answer, every other mode alters one output activation. */
 int veil_crit_serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t *p, size_t n,
-                    veil_crit_send_fn send, void *ctx);
+                    veil_crit_send_fn send, void *ctx, veil_crit_defer_fn defer);
 /* Drop the node's cached quantized copy of m (at node stop). */
 void veil_crit_forget(const veil_model *m);
 
@@ -94,6 +104,8 @@ typedef struct {
     uint64_t proof_bytes;   /* proof bytes received (accepted ones) */
     uint64_t bytes_sent, bytes_received;
     double verify_s;        /* client time spent verifying */
+    double proof_wait_s;    /* pipelined: time from a step's last rows to its last proof,
+                             * i.e. how long proving held decode back */
 } veil_crit_stats;
 
 typedef struct veil_crit veil_crit;

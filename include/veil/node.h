@@ -36,6 +36,9 @@ typedef struct {
     int max_conns;          /* default 4 * max_sessions + 16 */
     const veil_transport *transport; /* default plain */
     int quiet;              /* no log lines (tests) */
+    /* critical requests in early mode: proofs run on this many workers
+     * (default 1), sharing the kernel threads; the rows go out at once */
+    int prove_workers;
     /* --adversary MODE (veil/adversary.h, borrowed): every session misbehaves
      * this way; for verification tests and demos. NULL = honest. */
     const veil_adv_mode *adversary;

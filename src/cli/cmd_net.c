@@ -116,6 +116,8 @@ static const cli_opt node_opts[] = {
     {"idle-timeout", 0, "SECONDS", "close idle connections and sessions (default 300)"},
     {"max-memory", 0, "MB", "shard weights + KV caches held at once (default 16384)"},
     {"port-file", 0, "PATH", "write the bound port here once listening"},
+    {"prove-workers", 0, "N", "critical mode: proofs run on N workers sharing the threads, "
+                              "while the connection keeps serving rows (default 1)"},
     SECURITY_OPTS,
     NET_NODE_SECURITY_OPTS,
     NET_ADVERSARY_OPT,
@@ -137,7 +139,7 @@ static int run_node(cli_args *a)
 {
     char host[256];
     int port;
-    long threads, sessions, frame, idle, weights_mb;
+    long threads, sessions, frame, idle, weights_mb, workers;
     double cap;
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
     const char *listen = cli_get(a, "listen");
@@ -147,7 +149,8 @@ static int run_node(cli_args *a)
         cli_int(a, "max-sessions", 64, 1, 100000, &sessions) ||
         cli_int(a, "max-frame", VEIL_DEFAULT_MAX_FRAME, 4096, 1L << 30, &frame) ||
         cli_int(a, "idle-timeout", 300, 1, 86400 * 7, &idle) ||
-        cli_int(a, "max-memory", 16384, 1, 1L << 30, &weights_mb))
+        cli_int(a, "max-memory", 16384, 1, 1L << 30, &weights_mb) ||
+        cli_int(a, "prove-workers", 1, 1, 64, &workers))
         return CLI_USAGE;
     veil_adv_mode adv;
     int adv_on;
@@ -168,7 +171,7 @@ static int run_node(cli_args *a)
                         .max_sessions = (int)sessions, .max_frame = (uint32_t)frame,
                         .idle_timeout_ms = (int)(idle * 1000), .transport = &tc.t,
                         .max_memory_bytes = (size_t)weights_mb << 20, .tee = tee,
-                        .adversary = adv_on ? &adv : NULL};
+                        .adversary = adv_on ? &adv : NULL, .prove_workers = (int)workers};
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);

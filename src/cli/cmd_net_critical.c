@@ -74,9 +74,10 @@ static void report(veil_crit *c, int mode, int table, const veil_gen_stats *gs)
     if (mode == 2)
         fprintf(stderr,
                 "critical: %d proof(s) verified over %d step(s), %llu proof bytes (%.0f per step), "
-                "verify %.3f s, %d node flag(s), %d re-run(s)\n",
+                "verify %.3f s, waited %.3f s for proofs, %d node flag(s), %d re-run(s)\n",
                 st.proofs, st.steps, (unsigned long long)st.proof_bytes,
-                st.steps ? (double)st.proof_bytes / st.steps : 0.0, st.verify_s, st.flags, st.reruns);
+                st.steps ? (double)st.proof_bytes / st.steps : 0.0, st.verify_s, st.proof_wait_s, st.flags,
+                st.reruns);
     fprintf(stderr, "client: %llu bytes sent, %llu received\n", (unsigned long long)st.bytes_sent,
             (unsigned long long)st.bytes_received);
 }

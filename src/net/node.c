@@ -16,6 +16,8 @@
 #include <openssl/rand.h>
 #include <poll.h>
 #include <pthread.h>
+
+#include "prove_pool.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +99,7 @@ struct veil_node {
     session *sessions;
     shard_rec *shards;
     local_model *models;
+    struct prove_pool *pool; /* deferred ZK proofs (prove_pool.h) */
     veil_msg_stats st;
 };
 
@@ -691,9 +694,59 @@ static int zk_send(void *ctx, int type, const void *p, size_t len)
     return rc ? rc : (c->zk_sent = 1, 0);
 }
 
+/* A proof queued on the pool: it holds a reference to its connection. */
+typedef struct {
+    conn *c;
+    veil_crit_job *job;
+    double queued;
+} zk_task;
+
+static int zk_send_async(void *ctx, int type, const void *p, size_t len) { return send_frame(ctx, type, 0, p, len); }
+
+static void zk_task_run(void *arg)
+{
+    zk_task *t = arg;
+    veil_node *n = t->c->node;
+    double t0 = veil_now();
+    size_t len = 0;
+    if (stopping(n)) veil_crit_job_free(t->job);
+    else if (veil_crit_job_run(t->job, zk_send_async, t->c, &len)) {
+        nlog(n, "ZK proof for %s failed: %s", t->c->peer, veil_last_error());
+        send_error(t->c, 0, VEIL_EINVAL, veil_last_error());
+    } else {
+        stat_add(n, &n->st.compute_ns, (uint64_t)((veil_now() - t0) * 1e9));
+        nlog(n, "ZK proof for %s: %zu bytes in %.2f s (queued %.2f s)", t->c->peer, len, veil_now() - t0,
+             t0 - t->queued);
+    }
+    pthread_mutex_lock(&n->lock);
+    conn_put_locked(t->c);
+    pthread_mutex_unlock(&n->lock);
+    free(t);
+}
+
+/* veil_crit_defer_fn: queue the proof, keeping the connection alive. */
+static int zk_defer(void *ctx, veil_crit_job *job)
+{
+    conn *c = ctx;
+    veil_node *n = c->node;
+    zk_task *t = n->pool ? malloc(sizeof *t) : NULL;
+    if (!t) return 1;
+    *t = (zk_task){c, job, veil_now()};
+    pthread_mutex_lock(&n->lock);
+    c->refs++;
+    pthread_mutex_unlock(&n->lock);
+    if (!prove_pool_submit(n->pool, zk_task_run, t)) return 0;
+    pthread_mutex_lock(&n->lock);
+    conn_put_locked(c);
+    pthread_mutex_unlock(&n->lock);
+    free(t);
+    return 1;
+}
+
 /* ZK_FORWARD: layers of a checkpoint from --models over a whole prefix, with
- * a proof when asked. A refusal before any reply is an ERROR frame and the
- * connection stays; a failure after a reply went out closes it. */
+ * a proof when asked (in early mode queued on the proving pool, so this
+ * connection keeps serving). A refusal before any reply is an ERROR frame
+ * and the connection stays; a failure after a reply went out closes it. */
 static int on_zk_forward(conn *c, const veil_frame *f)
 {
     veil_node *n = c->node;
@@ -704,7 +757,7 @@ static int on_zk_forward(conn *c, const veil_frame *f)
     while (!rc && lm && memcmp(lm->m->sha256, sha, 32)) lm = lm->next;
     if (!rc && !lm) rc = veil_fail(VEIL_EINVAL, "ZK_FORWARD: that checkpoint is not in this node's --models");
     c->zk_sent = 0;
-    if (!rc) rc = veil_crit_serve(lm->m, n->o.adversary, f->payload, f->h.length, zk_send, c);
+    if (!rc) rc = veil_crit_serve(lm->m, n->o.adversary, f->payload, f->h.length, zk_send, c, zk_defer);
     if (rc && c->zk_sent) return rc;
     if (rc) {
         nlog(n, "ZK_FORWARD from %s refused: %s", c->peer, veil_last_error());
@@ -976,6 +1029,7 @@ static void defaults(veil_node_opts *o)
     if (o->idle_timeout_ms <= 0) o->idle_timeout_ms = 300000;
     if (o->max_conns <= 0) o->max_conns = 4 * o->max_sessions + 16;
     if (!o->transport) o->transport = veil_transport_plain();
+    if (o->prove_workers <= 0) o->prove_workers = 1;
 }
 
 int veil_node_start(const veil_node_opts *o, veil_node **out)
@@ -997,7 +1051,13 @@ int veil_node_start(const veil_node_opts *o, veil_node **out)
     pthread_mutex_init(&n->lock, NULL);
     pthread_cond_init(&n->idle, NULL);
     index_models(n);
+    if (n->models && prove_pool_new(n->o.prove_workers, veil_get_threads(), &n->pool)) {
+        close(n->lfd);
+        free(n);
+        return veil_fail(VEIL_ENOMEM, "cannot start the proving workers: %s", veil_last_error());
+    }
     if (pthread_create(&n->accept_th, NULL, accept_main, n)) {
+        prove_pool_free(n->pool);
         close(n->lfd);
         free(n);
         return veil_fail(VEIL_ENOMEM, "cannot start the accept thread");
@@ -1038,6 +1098,7 @@ void veil_node_stop(veil_node *n)
     for (conn *c = n->conns; c; c = c->next) shutdown(c->s.fd, SHUT_RDWR);
     while (n->n_threads > 0) pthread_cond_wait(&n->idle, &n->lock);
     pthread_mutex_unlock(&n->lock);
+    prove_pool_free(n->pool); /* queued proofs are dropped, a running one finishes */
     for (local_model *lm = n->models, *nx; lm; lm = nx) {
         nx = lm->next;
         veil_crit_forget(lm->m);

@@ -190,11 +190,66 @@ static void tamper(const fwd_req *r, int dim, int32_t *y, int on)
     if (on) y[(size_t)r->T * dim - 1] += 1; /* one activation of the row the client uses */
 }
 
-/* Early mode: the rows first (so the client can feed the next shard at
- * once), then the proof when it is done. Otherwise one ZK_RESULT. */
-static int answer_req(const veil_model *m, fwd_req *r, answer *a, veil_crit_send_fn send, void *ctx)
+/* The proof of request r (y receives its output rows). */
+static int prove_req(const veil_model *m, const veil_qmodel *q, const fwd_req *r, int32_t *y, uint8_t **pb,
+                     size_t *pl)
 {
     veil_zk_shard_proof pf = {0};
+    int rc = veil_zk_prove_prefix(m, q, r->first, r->last, r->pos, r->T, r->x, r->key, r->nonce, &pf, y);
+    if (!rc) rc = veil_zk_shard_proof_write(&pf, pb, pl);
+    veil_zk_shard_proof_free(&pf);
+    return rc;
+}
+
+/* A proof left for a worker (veil_crit_job_run): the request with its own
+ * copies of the rows, key and nonce. */
+struct veil_crit_job {
+    const veil_model *m;
+    const veil_qmodel *q;
+    fwd_req r;
+    uint8_t key[VEIL_ZK_KEY_BYTES], nonce[VEIL_ZK_NONCE_BYTES];
+};
+
+static veil_crit_job *job_new(const veil_model *m, const veil_qmodel *q, fwd_req *r)
+{
+    veil_crit_job *j = malloc(sizeof *j);
+    if (!j) return NULL;
+    j->m = m, j->q = q, j->r = *r;
+    memcpy(j->key, r->key, sizeof j->key);
+    memcpy(j->nonce, r->nonce, sizeof j->nonce);
+    j->r.key = j->key, j->r.nonce = j->nonce;
+    r->x = NULL; /* the job owns the rows now */
+    return j;
+}
+
+void veil_crit_job_free(veil_crit_job *j)
+{
+    if (!j) return;
+    if (j->r.x) veil_wipe_free(j->r.x, sizeof(int32_t) * (size_t)(j->r.pos + j->r.T) * j->m->cfg.dim);
+    veil_wipe(j->key, sizeof j->key);
+    free(j);
+}
+
+int veil_crit_job_run(veil_crit_job *j, veil_crit_send_fn send, void *ctx, size_t *proof_len)
+{
+    int32_t *y = malloc(sizeof *y * (size_t)j->r.T * j->m->cfg.dim);
+    uint8_t *pb = NULL;
+    size_t pl = 0;
+    int rc = y ? prove_req(j->m, j->q, &j->r, y, &pb, &pl) : veil_fail(VEIL_ENOMEM, "out of memory");
+    if (!rc) rc = send_proof(send, ctx, pb, pl);
+    if (proof_len) *proof_len = pl;
+    free(pb);
+    free(y);
+    veil_crit_job_free(j);
+    return rc;
+}
+
+/* Early mode: the rows first (so the client can feed the next shard at
+ * once), then the proof when it is done, here or (defer) on a worker.
+ * Otherwise one ZK_RESULT. */
+static int answer_req(const veil_model *m, fwd_req *r, answer *a, veil_crit_send_fn send, void *ctx,
+                      veil_crit_defer_fn defer)
+{
     size_t rows = (size_t)r->T * (size_t)m->cfg.dim;
     int32_t *y = malloc(4 * rows);
     int rc = y ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
@@ -204,16 +259,22 @@ static int answer_req(const veil_model *m, fwd_req *r, answer *a, veil_crit_send
         if (!rc) rc = encode_rows(&m->cfg, r->T, y, NULL, 0, &a->rows, &a->rows_len);
         if (!rc) rc = send(ctx, VEIL_MSG_ZK_RESULT, a->rows, a->rows_len);
     }
-    if (!rc && r->prove)
-        rc = veil_zk_prove_prefix(m, a->q, r->first, r->last, r->pos, r->T, r->x, r->key, r->nonce, &pf, y);
-    if (!rc && r->prove) rc = veil_zk_shard_proof_write(&pf, &a->proof, &a->proof_len);
+    if (!rc && r->prove && r->early && defer) {
+        veil_crit_job *j = job_new(m, a->q, r);
+        if (j && !defer(ctx, j)) {
+            free(y);
+            return 0;
+        }
+        if (j) r->x = j->r.x, j->r.x = NULL; /* not taken: prove here */
+        veil_crit_job_free(j);
+    }
+    if (!rc && r->prove) rc = prove_req(m, a->q, r, y, &a->proof, &a->proof_len);
     if (!rc && r->prove && r->early) rc = send_proof(send, ctx, a->proof, a->proof_len);
     else if (!rc && r->prove) {
         tamper(r, m->cfg.dim, y, a->tamper_out);
         rc = encode_rows(&m->cfg, r->T, y, a->proof, a->proof_len, &a->rows, &a->rows_len);
         if (!rc) rc = send(ctx, VEIL_MSG_ZK_RESULT, a->rows, a->rows_len);
     }
-    veil_zk_shard_proof_free(&pf);
     free(y);
     return rc;
 }
@@ -227,7 +288,7 @@ static int replay(const qcache *e, const fwd_req *r, veil_crit_send_fn send, voi
 }
 
 int veil_crit_serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t *p, size_t n,
-                    veil_crit_send_fn send, void *ctx)
+                    veil_crit_send_fn send, void *ctx, veil_crit_defer_fn defer)
 {
     fwd_req r = {0};
     int rc = parse_req(&m->cfg, p, n, &r);
@@ -240,7 +301,7 @@ int veil_crit_serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t
                 .tamper_out = k != VEIL_ADV_HONEST && k != VEIL_ADV_WRONG_MODEL && k != VEIL_ADV_STALE};
     if (!e) rc = veil_fail(VEIL_ENOMEM, "cannot quantize the checkpoint");
     else if (k == VEIL_ADV_STALE && e->last_rows) rc = replay(e, &r, send, ctx);
-    else rc = answer_req(m, &r, &a, send, ctx);
+    else rc = answer_req(m, &r, &a, send, ctx, k == VEIL_ADV_STALE ? NULL : defer);
     free(r.x);
     if (k == VEIL_ADV_STALE && a.rows) { /* keep the first honest answer for replays */
         pthread_mutex_lock(&cache_lock);

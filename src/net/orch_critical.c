@@ -306,13 +306,19 @@ static void pipe_fail(pipe_t *p, int s, int kind, const char *why)
     snprintf(p->why[s], sizeof p->why[s], "%s", why);
 }
 
-/* The oldest shard of this attempt still waiting for node i's proof: a
- * node answers its requests in order. */
-static int oldest_waiting(const pipe_t *p, int i)
+/* The shard of this attempt that a ZK_PROOF from node i answers: the one
+ * whose request nonce the proof carries (a node's proving workers may
+ * finish out of order); -1 if none. */
+static int proof_owner(const pipe_t *p, int i, const veil_frame *f)
 {
-    for (int s = p->start; s <= p->sent; s++)
-        if (p->node[s] == i && !p->proof[s] && !p->bad[s]) return s;
-    return -1;
+    veil_zk_shard_proof pf;
+    if (f->h.length < 4 || veil_zk_shard_proof_read(f->payload + 4, f->h.length - 4, &pf)) return -1;
+    int owner = -1;
+    for (int s = p->start; s <= p->sent && owner < 0; s++)
+        if (p->node[s] == i && !p->proof[s] && !p->bad[s] && veil_ct_equal(pf.nonce, p->nonce[s], VEIL_ZK_NONCE_BYTES))
+            owner = s;
+    veil_zk_shard_proof_free(&pf);
+    return owner;
 }
 
 /* File a ZK_PROOF frame (u32 length, proof) under shard s. */
@@ -343,7 +349,7 @@ static int pipe_read(veil_crit *c, pipe_t *p, int i, veil_frame *f)
     if (!rc) {
         c->st.bytes_received += VEIL_FRAME_HDR + f->h.length;
         if (f->h.type == VEIL_MSG_ZK_RESULT) return 1;
-        int s = f->h.type == VEIL_MSG_ZK_PROOF ? oldest_waiting(p, i) : -1;
+        int s = f->h.type == VEIL_MSG_ZK_PROOF ? proof_owner(p, i, f) : -1;
         refused = s < 0;
         if (s >= 0) file_proof(c, p, s, f);
         else if (f->h.type == VEIL_MSG_ERROR) {
@@ -389,6 +395,7 @@ static void pipe_ask(veil_crit *c, pipe_t *p, const int32_t *x_in, int pos, int 
  * shard, or -1. */
 static int pipe_verify(veil_crit *c, pipe_t *p, const int32_t *x_in, int pos, int N)
 {
+    double t0 = veil_now();
     for (int s = p->start; s <= p->sent; s++) {
         veil_frame f;
         int rc = 0;
@@ -398,6 +405,7 @@ static int pipe_verify(veil_crit *c, pipe_t *p, const int32_t *x_in, int pos, in
             node_lost(p, p->node[s], P_FLAG, "a second result instead of the proof");
         }
     }
+    c->st.proof_wait_s += veil_now() - t0;
     step st = {.pos = pos, .N = N};
     int failed = -1;
     for (int s = p->start; s <= p->sent && failed < 0; s++) {
@@ -508,8 +516,15 @@ static int crit_forward(void *ctx, int pos, int T, float *x)
     for (int done = 0, n; !rc && done < T; done += n) {
         n = c->o.prove ? veil_zk_chunk(pos + done, T - done) : T - done;
         int32_t *rows = cur + (size_t)done * dim;
+        veil_crit_stats before = c->st;
+        double t0 = veil_now();
         rc = c->o.prove && !c->o.sync ? run_pipelined(c, pos + done, n, rows) : run_chain(c, pos + done, n, rows);
         if (!rc) c->n_prefix = pos + done + n;
+        if (!rc && c->o.prove && !c->o.quiet) /* progress: one line per proven chunk */
+            fprintf(stderr, "veil critical: positions %d..%d: %d proof(s) verified, %.1f KiB, %.2f s (%.2f s waiting for proofs)\n",
+                    pos + done, pos + done + n - 1, c->st.proofs - before.proofs,
+                    (double)(c->st.proof_bytes - before.proof_bytes) / 1024, veil_now() - t0,
+                    c->st.proof_wait_s - before.proof_wait_s);
     }
     if (!rc) {
         veil_q_dequantize(cur, x, (size_t)T * dim);
