@@ -1,8 +1,9 @@
 /* Benchmark of zkDPS shard proofs of the integer forward pass: prover and
  * verifier time (wall and CPU), proof size, and the overhead against the
  * plain integer forward pass of the same tokens in core-seconds.
- * Usage: bench_zk_layer MODEL_DIR [T ...]   (default T = 1 32; whole model for
- * T <= 64, one layer for every T) */
+ * Usage: bench_zk_layer MODEL_DIR [T ...]   (default T = 1 32): prefill
+ * proofs of T tokens (whole model for T <= 64, one layer for every T), then
+ * decode steps at position 32 (whole model, two shards, one layer). */
 #include "veil/zk_layer.h"
 
 #include <stdio.h>
@@ -17,50 +18,66 @@ static double cpu_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* One proof of layers first:last over the T tokens at positions pos.. (the
+ * pos earlier ones replayed without a proof, as a node does), against the
+ * plain integer pass of the same positions. */
 static void row(const char *name, const veil_model *m, const veil_qmodel *q,
-                const veil_zk_registry *reg, int first, int last, int T)
+                const veil_zk_registry *reg, int first, int last, int pos, int T)
 {
-    int dim = m->cfg.dim;
-    int32_t *x = malloc(sizeof *x * T * dim), *y = malloc(sizeof *y * T * dim);
-    for (int i = 0; i < T; i++)
+    int dim = m->cfg.dim, N = pos + T;
+    int32_t *x = malloc(sizeof *x * N * dim), *y = malloc(sizeof *y * N * dim);
+    for (int i = 0; i < N; i++)
         veil_qembed(q, (i * 37 + 1) % m->cfg.vocab_size, x + (size_t)i * dim);
     uint8_t key[32] = {1}, nonce[32] = {2};
-    /* plain: the integer forward pass of the same shard and tokens */
     veil_qshard *sh;
-    veil_qmodel_shard(q, first, last, T, &sh);
+    veil_qmodel_shard(q, first, last, N, &sh);
     veil_qtables_get(); /* built once per process: not part of a pass */
+    memcpy(y, x, sizeof *x * N * dim);
+    if (pos) veil_qshard_forward_batch(sh, 0, pos, y);
     enum { REPS = 20 };
-    double c0 = cpu_now(), w0 = veil_now();
+    double c0 = cpu_now();
     for (int r = 0; r < REPS; r++) {
-        memcpy(y, x, sizeof *x * T * dim);
-        veil_qshard_forward_batch(sh, 0, T, y);
+        memcpy(y, x + (size_t)pos * dim, sizeof *x * T * dim);
+        veil_qshard_forward_batch(sh, pos, T, y);
     }
-    double plain_cpu = (cpu_now() - c0) / REPS, plain_wall = (veil_now() - w0) / REPS;
+    double plain_cpu = (cpu_now() - c0) / REPS;
     veil_qshard_free(sh);
-    veil_zk_shard_proof p;
-    c0 = cpu_now(), w0 = veil_now();
-    int rc = veil_zk_prove_prefix(m, q, first, last, 0, T, x, key, nonce, &p, y);
+    veil_zk_kv *kv = NULL;
+    veil_zk_shard_proof p, pre;
+    int rc = veil_zk_kv_new(&m->cfg, first, last, &kv);
+    if (!rc && pos) /* the verifier's KV record: the prefix's own proof */
+        rc = veil_zk_prove_prefix(m, q, first, last, 0, pos, x, key, nonce, &pre, NULL) ||
+             veil_zk_verify_shard(reg, kv, &pre, nonce);
+    if (!rc && pos) veil_zk_shard_proof_free(&pre);
+    c0 = cpu_now();
+    double w0 = veil_now();
+    if (!rc) rc = veil_zk_prove_prefix(m, q, first, last, pos, T, x, key, nonce, &p, y);
     double pc = cpu_now() - c0, pw = veil_now() - w0;
     if (rc) {
-        printf("| %s | %d:%d | %d | failed: %s |\n", name, first, last, T, veil_last_error());
+        printf("| %s | %d:%d | %d+%d | failed: %s |\n", name, first, last, pos, T, veil_last_error());
+        veil_zk_kv_free(kv);
         free(x);
         free(y);
         return;
     }
     c0 = cpu_now(), w0 = veil_now();
-    rc = veil_zk_verify_shard(reg, NULL, &p, nonce);
+    rc = veil_zk_verify_shard(reg, kv, &p, nonce);
     double vc = cpu_now() - c0, vw = veil_now() - w0;
     size_t bytes = p.body_len + 2 * p.commit_len + 64;
-    printf("| %s | %d:%d | %d | %.2f (%.2f) | %.3f (%.3f)%s | %.1f | %.4f | %.0fx |\n", name,
-           first, last, T, pw, pc, vw, vc, rc ? " REJECTED" : "", bytes / 1024.0, plain_cpu,
-           pc / (plain_cpu > 1e-6 ? plain_cpu : 1e-6));
-    (void)plain_wall;
+    printf("| %s | %d:%d | %s | %.2f (%.2f) | %.3f (%.3f)%s | %.1f | %.5f | %.0fx |\n", name,
+           first, last, pos ? "decode" : "prefill", pw, pc, vw, vc, rc ? " REJECTED" : "",
+           bytes / 1024.0, plain_cpu, pc / (plain_cpu > 1e-6 ? plain_cpu : 1e-6));
+    if (pos) printf("<!-- row above: 1 token at position %d -->\n", pos);
     fflush(stdout);
     veil_zk_shard_proof_free(&p);
+    veil_zk_kv_free(kv);
     free(x);
     free(y);
 }
 
+/* Prefill proofs of T tokens (whole model up to T = 64, one layer always),
+ * then one decode step at position 32: whole model, the two shards of a
+ * 2-node split, one layer. */
 static int bench_model(const char *name, veil_model *m, const int *Ts, int nT, int whole)
 {
     veil_qmodel *q;
@@ -69,11 +86,20 @@ static int bench_model(const char *name, veil_model *m, const int *Ts, int nT, i
         fprintf(stderr, "%s: %s\n", name, veil_last_error());
         return 1;
     }
+    char label[128];
     for (int i = 0; i < nT; i++) {
-        /* whole model up to T = 64 only: beyond, one layer shows the scaling */
-        if (whole && Ts[i] <= 64) row(name, m, q, &reg, 0, m->cfg.n_layers, Ts[i]);
-        row(name, m, q, &reg, 0, 1, Ts[i]);
+        snprintf(label, sizeof label, "%s, T=%d", name, Ts[i]);
+        if (whole && Ts[i] <= 64) row(label, m, q, &reg, 0, m->cfg.n_layers, 0, Ts[i]);
+        row(label, m, q, &reg, 0, 1, 0, Ts[i]);
     }
+    int L = m->cfg.n_layers, half = (L + 1) / 2;
+    snprintf(label, sizeof label, "%s, decode at 32", name);
+    if (whole) {
+        row(label, m, q, &reg, 0, L, 32, 1);
+        row(label, m, q, &reg, 0, half, 32, 1);
+        row(label, m, q, &reg, half, L, 32, 1);
+    }
+    row(label, m, q, &reg, 0, 1, 32, 1);
     veil_zk_registry_free(&reg);
     veil_qmodel_free(q);
     return 0;
@@ -106,7 +132,7 @@ int main(int argc, char **argv)
         for (int i = 2; i < argc && nT < 8; i++)
             Ts[nT++] = atoi(argv[i]);
     }
-    printf("| model | layers | T | prove s wall (CPU) | verify s wall (CPU) | proof KiB | "
+    printf("| model, tokens | layers | pass | prove s wall (CPU) | verify s wall (CPU) | proof KiB | "
            "plain CPU s | prove / plain CPU |\n|---|---|---|---|---|---|---|---|\n");
     char path[4096];
     snprintf(path, sizeof path, "%s/stories260K.bin", dir);
