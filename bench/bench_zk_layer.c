@@ -46,12 +46,12 @@ static void row(const char *name, const veil_model *m, const veil_qmodel *q,
     veil_zk_shard_proof p, pre;
     int rc = veil_zk_kv_new(&m->cfg, first, last, &kv);
     if (!rc && pos) /* the verifier's KV record: the prefix's own proof */
-        rc = veil_zk_prove_prefix(m, q, first, last, 0, pos, x, key, nonce, &pre, NULL) ||
+        rc = veil_zk_prove_prefix(q, first, last, 0, pos, x, key, nonce, &pre, NULL) ||
              veil_zk_verify_shard(reg, kv, &pre, nonce);
     if (!rc && pos) veil_zk_shard_proof_free(&pre);
     c0 = cpu_now();
     double w0 = veil_now();
-    if (!rc) rc = veil_zk_prove_prefix(m, q, first, last, pos, T, x, key, nonce, &p, y);
+    if (!rc) rc = veil_zk_prove_prefix(q, first, last, pos, T, x, key, nonce, &p, y);
     double pc = cpu_now() - c0, pw = veil_now() - w0;
     if (rc) {
         printf("| %s | %d:%d | %d+%d | failed: %s |\n", name, first, last, pos, T, veil_last_error());

@@ -3,6 +3,7 @@
  *                                           fuzz_zk_layer model
  *   fuzz/corpus/fuzz_critical/seed_int      a ZK_FORWARD payload (after the
  *                                           checkpoint hash) for fuzz_critical
+ *   fuzz/corpus/fuzz_zk_load/seed_layer     a ZK_LOAD payload for fuzz_zk_load
  * Usage: build/fuzz_make_seeds SOURCE_DIR  (rerun when a format changes). */
 #include "veil/critical.h"
 #include "veil/synth.h"
@@ -44,7 +45,7 @@ static int zk_layer_seed(const char *dir)
     uint8_t key[32] = {1}, nonce[32] = {2}, *b;
     size_t n;
     veil_zk_shard_proof p;
-    int rc = veil_zk_prove_prefix(m, q, 0, 1, 0, 2, x, key, nonce, &p, NULL) ||
+    int rc = veil_zk_prove_prefix(q, 0, 1, 0, 2, x, key, nonce, &p, NULL) ||
              veil_zk_shard_proof_write(&p, &b, &n);
     if (!rc) {
         rc = write_file(dir, "fuzz_zk_layer/seed_t2.bin", b, n);
@@ -75,10 +76,28 @@ static int critical_seed(const char *dir)
     return write_file(dir, "fuzz_critical/seed_int", b, sizeof b);
 }
 
+/* A ZK_LOAD of one layer of a tiny config (dim 8, hidden 16, 2 layers). */
+static int load_seed(const char *dir)
+{
+    veil_config c = {8, 16, 2, 2, 2, 16, 8, 1};
+    size_t per = veil_layer_floats(&c), n = VEIL_CRIT_LOAD_HDR + 4 * per;
+    uint8_t *b = calloc(1, n);
+    if (!b) return 1;
+    const int cf[8] = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len,
+                       c.shared_classifier};
+    for (int i = 0; i < 8; i++) put32(b + 4 * i, (uint32_t)cf[i]);
+    put32(b + 32, 1);
+    put32(b + 36, 2);
+    for (size_t i = 0; i < per; i++) put32(b + VEIL_CRIT_LOAD_HDR + 4 * i, (uint32_t)(i * 131 % 65536));
+    int rc = write_file(dir, "fuzz_zk_load/seed_layer", b, n);
+    free(b);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : ".";
-    int rc = zk_layer_seed(dir) | critical_seed(dir);
+    int rc = zk_layer_seed(dir) | critical_seed(dir) | load_seed(dir);
     if (rc) fprintf(stderr, "%s\n", veil_last_error());
     return rc;
 }

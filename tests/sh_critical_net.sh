@@ -32,7 +32,7 @@ check "run --int" 0 "$bin" run --insecure --int --stats -m "$m" -z "$z" --nodes 
 expect "run --int text = generate --int" cmp -s "$tmp/out" "$tmp/ref8"
 contains "node without the checkpoint flagged" "$tmp/err" "node n2 flagged: no result"
 check "run --int with --sve refused" 2 "$bin" run --insecure --int --sve paper -m "$m" -z "$z" --nodes "$nodes"
-contains "sve refusal says why" "$tmp/err" "not supported yet"
+contains "sve refusal says why" "$tmp/err" "use --security critical"
 check "run --int with --split refused" 2 "$bin" run --insecure --int --split 1 -m "$m" -z "$z" --nodes "$nodes"
 check "run --int with --verify refused" 2 "$bin" run --insecure --int --verify consensus -m "$m" -z "$z" --nodes "$nodes"
 kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
@@ -73,6 +73,17 @@ expect "pooled text = generate --int" cmp -s "$tmp/out" "$tmp/ref3"
 contains "progress per proven step" "$tmp/err" "veil critical: positions 0..1: 2 proof(s) verified"
 kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
 contains "the node proved on its pool" "$tmp/w0.log" "ZK proof for"
+# SVE + critical: the client transforms, quantizes, commits and uploads each
+# shard's weights; node 0 alters one uploaded weight per layer, its proof
+# fails against the client's commitments, and node 1 takes its shard over.
+check "demo critical --sve strong, altered upload" 0 "$bin" demo --nodes 2 --security critical --sve strong \
+  -m "$m" -z "$z" --adversary wrong-model --adversary-node 0 -i "Once" -n 3 -t 0
+contains "sve text" "$tmp/out" "Once upon"
+contains "sve uploads announced" "$tmp/err" "veil critical: SVE strong"
+contains "altered upload flagged" "$tmp/err" "node node0 flagged: proof rejected"
+contains "sve shard re-run" "$tmp/err" "shard 0: layers 0:3 on node1"
+check "sve with a public registry refused" 2 "$bin" demo --nodes 2 --security critical --sve paper -m "$m" -z "$z" \
+  --commitments "$tmp/reg.vzkr" -n 2
 check "critical with another model's registry" 1 "$bin" demo --nodes 1 --security critical \
   -m "$models/adversarial/stories260K-altered.bin" -z "$models/tok512.bin" --commitments "$tmp/reg.vzkr" -n 2
 

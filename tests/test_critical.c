@@ -106,6 +106,72 @@ static int same_rows(const veil_model *m, const sink *s, const int32_t *want, in
     return 1;
 }
 
+/* ZK_LOAD: a shard's integer weights uploaded; malformed payloads refused;
+ * a ZK_FORWARD naming the upload computes with exactly those weights. */
+static void uploads(const veil_model *m, const veil_qmodel *q, const int32_t *x)
+{
+    const veil_config *c = &m->cfg;
+    size_t per = veil_layer_floats(c), len = VEIL_CRIT_LOAD_HDR + 4 * per * 2;
+    uint8_t *p = calloc(1, len);
+    const int cf[8] = {c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size, c->seq_len,
+                       c->shared_classifier};
+    for (int i = 0; i < 8; i++) put32(p + 4 * i, (uint32_t)cf[i]);
+    put32(p + 32, 1);
+    put32(p + 36, 3);
+    for (int l = 1; l < 3; l++) { /* the plain quantized layers, in wire order */
+        const veil_qlayer *ql = &q->layers[l];
+        const int32_t *parts[9] = {ql->rms_att, ql->wq, ql->wk, ql->wv, ql->wo, ql->rms_ffn, ql->w1, ql->w2, ql->w3};
+        size_t sizes[VEIL_LAYER_TENSORS], at = VEIL_CRIT_LOAD_HDR + 4 * per * (l - 1);
+        veil_layer_tensor_sizes(c, sizes);
+        for (int k = 0; k < 9; k++)
+            for (size_t i = 0; i < sizes[k]; i++, at += 4) put32(p + at, (uint32_t)parts[k][i]);
+    }
+    veil_crit_upload *u;
+    CHECK(veil_crit_upload_parse(p, 20, NULL, &u) == VEIL_EPROTO);
+    CHECK(veil_crit_upload_parse(p, len - 4, NULL, &u) == VEIL_EPROTO);
+    put32(p + 36, 9); /* past n_layers */
+    CHECK(veil_crit_upload_parse(p, len, NULL, &u) == VEIL_EPROTO);
+    put32(p + 36, 3);
+    put32(p, 0); /* dim 0 */
+    CHECK(veil_crit_upload_parse(p, len, NULL, &u) == VEIL_EPROTO);
+    put32(p, (uint32_t)c->dim);
+    uint32_t keep = (uint32_t)p[VEIL_CRIT_LOAD_HDR + 8] | (uint32_t)p[VEIL_CRIT_LOAD_HDR + 9] << 8 |
+                    (uint32_t)p[VEIL_CRIT_LOAD_HDR + 10] << 16 | (uint32_t)p[VEIL_CRIT_LOAD_HDR + 11] << 24;
+    put32(p + VEIL_CRIT_LOAD_HDR + 8, (1u << 24) + 1); /* a weight beyond +-2^24 */
+    CHECK(veil_crit_upload_parse(p, len, NULL, &u) == VEIL_EPROTO);
+    put32(p + VEIL_CRIT_LOAD_HDR + 8, keep);
+    CHECKF(veil_crit_upload_parse(p, len, NULL, &u) == 0, "%s", veil_last_error());
+    uint8_t id[32];
+    veil_sha256(p, len, id);
+    CHECK(memcmp(veil_crit_upload_id(u), id, 32) == 0);
+    /* served like the checkpoint's layers 1:3 */
+    int T = 3, dim = c->dim;
+    int32_t *want = malloc(sizeof(int32_t) * T * dim);
+    memcpy(want, x, sizeof(int32_t) * T * dim);
+    veil_qshard *sh;
+    CHECK(veil_qmodel_shard(q, 1, 3, T, &sh) == 0 && veil_qshard_forward_batch(sh, 0, T, want) == 0);
+    veil_qshard_free(sh);
+    size_t rl;
+    uint8_t *r = request(m, 1, 3, 0, T, 0, x, &rl);
+    memcpy(r, id, 32);
+    sink s = {0};
+    CHECK(veil_crit_serve_upload(u, NULL, r, rl, collect, &s, NULL) == 0 && same_rows(m, &s, want, T));
+    free(r);
+    r = request(m, 0, 3, 0, T, 0, x, &rl); /* layers the upload does not hold */
+    CHECK(veil_crit_serve_upload(u, NULL, r, rl, collect, &s, NULL) == VEIL_EPROTO);
+    veil_crit_upload_free(u);
+    veil_adv_mode adv = {.kind = VEIL_ADV_WRONG_MODEL}; /* alters the uploaded weights */
+    CHECK(veil_crit_upload_parse(p, len, &adv, &u) == 0);
+    memcpy(r, id, 32);
+    put32(r + 32, 1);
+    CHECK(veil_crit_serve_upload(u, NULL, r, rl, collect, &s, NULL) == 0 && !same_rows(m, &s, want, T));
+    veil_crit_upload_free(u);
+    free(r);
+    free(s.last);
+    free(want);
+    free(p);
+}
+
 int main(void)
 {
     const char *path = test_model_file("stories260K.bin");
@@ -124,6 +190,7 @@ int main(void)
     veil_qshard_free(sh);
 
     malformed(m, x);
+    uploads(m, q, x);
     size_t len;
     sink s = {0};
     uint8_t *p = request(m, 1, 4, 0, T, 0, x, &len);

@@ -167,9 +167,9 @@ static void test_prefill(const veil_model *m, const veil_qmodel *q, const veil_z
     /* honest pipeline of two shards: each verifies and they chain */
     veil_zk_shard_proof p1, p2;
     double t0 = veil_now();
-    CHECKF(veil_zk_prove_prefix(m, q, 0, split, 0, T, x, key, nonce, &p1, mid) == 0, "prove: %s",
+    CHECKF(veil_zk_prove_prefix(q, 0, split, 0, T, x, key, nonce, &p1, mid) == 0, "prove: %s",
            veil_last_error());
-    CHECKF(veil_zk_prove_prefix(m, q, split, L, 0, T, mid, key, nonce, &p2, y) == 0, "prove: %s",
+    CHECKF(veil_zk_prove_prefix(q, split, L, 0, T, mid, key, nonce, &p2, y) == 0, "prove: %s",
            veil_last_error());
     double t1 = veil_now();
     CHECKF(veil_zk_verify_shard(reg, NULL, &p1, nonce) == 0, "verify: %s", veil_last_error());
@@ -195,7 +195,7 @@ static void test_prefill(const veil_model *m, const veil_qmodel *q, const veil_z
     CHECK(veil_zk_verify_shard(reg, NULL, &p1, nonce2) != 0);
     /* skipped layer: a proof of 0:1 presented as 0:2 */
     veil_zk_shard_proof p3;
-    CHECK(veil_zk_prove_prefix(m, q, 0, 1, 0, T, x, key, nonce, &p3, mid) == 0);
+    CHECK(veil_zk_prove_prefix(q, 0, 1, 0, T, x, key, nonce, &p3, mid) == 0);
     CHECK(veil_zk_verify_shard(reg, NULL, &p3, nonce) == 0);
     p3.last = 2;
     CHECK(veil_zk_verify_shard(reg, NULL, &p3, nonce) != 0);
@@ -213,7 +213,7 @@ static void test_prefill(const veil_model *m, const veil_qmodel *q, const veil_z
     /* reordered tokens: a valid proof, but not of the client's input */
     veil_zk_shard_proof p4;
     embed_rows(q, swapped, T, alt);
-    CHECK(veil_zk_prove_prefix(m, q, 0, 1, 0, T, alt, key, nonce, &p4, mid) == 0);
+    CHECK(veil_zk_prove_prefix(q, 0, 1, 0, T, alt, key, nonce, &p4, mid) == 0);
     CHECK(veil_zk_verify_shard(reg, NULL, &p4, nonce) == 0);
     CHECK(veil_zk_shard_input_is(&p4, cin, lin) != 0);
     /* changed weight: a node running a model that differs in one weight */
@@ -221,7 +221,7 @@ static void test_prefill(const veil_model *m, const veil_qmodel *q, const veil_z
     CHECK(veil_qmodel_new(m, &bad) == 0);
     ((int32_t *)bad->layers[0].w1)[17] += 1;
     veil_zk_shard_proof p5;
-    CHECK(veil_zk_prove_prefix(m, bad, 0, 1, 0, T, x, key, nonce, &p5, mid) == 0);
+    CHECK(veil_zk_prove_prefix(bad, 0, 1, 0, T, x, key, nonce, &p5, mid) == 0);
     CHECK(veil_zk_verify_shard(reg, NULL, &p5, nonce) != 0);
     /* flipped bytes anywhere in a proof */
     int acc = tampered_accepted(reg, &p3, nonce, 20011);
@@ -267,9 +267,9 @@ static void test_decode(const veil_model *m, const veil_qmodel *q, const veil_zk
         int T = pos ? 1 : DP;
         veil_zk_shard_proof p[2];
         double t0 = veil_now();
-        CHECKF(veil_zk_prove_prefix(m, q, 0, 3, pos, T, x, key, nonce, &p[0], mid + pos * dim) == 0,
+        CHECKF(veil_zk_prove_prefix(q, 0, 3, pos, T, x, key, nonce, &p[0], mid + pos * dim) == 0,
                "prove at %d: %s", pos, veil_last_error());
-        CHECKF(veil_zk_prove_prefix(m, q, 3, L, pos, T, mid, key, nonce, &p[1], y + pos * dim) == 0,
+        CHECKF(veil_zk_prove_prefix(q, 3, L, pos, T, mid, key, nonce, &p[1], y + pos * dim) == 0,
                "prove at %d: %s", pos, veil_last_error());
         double t1 = veil_now();
         for (int s = 0; s < 2; s++) {
@@ -300,7 +300,7 @@ static void test_decode(const veil_model *m, const veil_qmodel *q, const veil_zk
             veil_zk_shard_proof o;
             int32_t xo[DP * 64];
             embed_rows(q, tok + 1, DP, xo);
-            CHECK(veil_zk_prove_prefix(m, q, 0, 3, 0, DP, xo, key, nonce, &o, NULL) == 0);
+            CHECK(veil_zk_prove_prefix(q, 0, 3, 0, DP, xo, key, nonce, &o, NULL) == 0);
             CHECK(veil_zk_verify_shard(reg, other, &o, nonce) == 0);
             veil_zk_shard_proof_free(&o);
         }
@@ -320,13 +320,13 @@ static void test_decode(const veil_model *m, const veil_qmodel *q, const veil_zk
     veil_zk_kv *kv2;
     CHECK(veil_zk_kv_new(&m->cfg, 0, 3, &kv2) == 0);
     veil_zk_shard_proof a, b;
-    CHECK(veil_zk_prove_prefix(m, q, 0, 3, 0, DP, x, key, nonce, &a, NULL) == 0);
+    CHECK(veil_zk_prove_prefix(q, 0, 3, 0, DP, x, key, nonce, &a, NULL) == 0);
     CHECK(veil_zk_verify_shard(reg, kv2, &a, nonce) == 0);
     CHECK(veil_qmodel_shard(q, 0, 3, DP + 1, &sh) == 0);
     memcpy(ref, x, sizeof *x * DP * dim);
     CHECK(veil_qshard_forward_batch(sh, 0, DP, ref) == 0);
     ((int32_t *)veil_qshard_kcache(sh, 1))[5] += 1;
-    int rc = veil_zk_prove_shard(m, q, sh, DP, 1, x + DP * dim, key, nonce, &b, NULL);
+    int rc = veil_zk_prove_shard(q, sh, DP, 1, x + DP * dim, key, nonce, &b, NULL);
     if (rc == 0) {
         CHECK(veil_zk_verify_shard(reg, kv2, &b, nonce) != 0);
         veil_zk_shard_proof_free(&b);
@@ -335,7 +335,7 @@ static void test_decode(const veil_model *m, const veil_qmodel *q, const veil_zk
     /* the step proof of another position does not verify here */
     CHECK(veil_zk_verify_shard(reg, kv2, &step1[1], nonce) != 0);
     /* a chunk that is not aligned is refused */
-    CHECK(veil_zk_prove_prefix(m, q, 0, 3, 1, 2, x, key, nonce, &b, NULL) != 0);
+    CHECK(veil_zk_prove_prefix(q, 0, 3, 1, 2, x, key, nonce, &b, NULL) != 0);
     CHECK(veil_zk_chunk(0, 300) == VEIL_ZK_MAX_T && veil_zk_chunk(6, 5) == 2 && veil_zk_chunk(8, 5) == 5);
     veil_qshard_free(sh);
     veil_zk_shard_proof_free(&a);
@@ -360,7 +360,7 @@ static void test_every_layer(const veil_model *m, const veil_qmodel *q, const ve
         CHECK(veil_zk_kv_new(&m->cfg, l, l + 1, &kv) == 0);
         for (int pos = 0; pos < 2; pos++) {
             veil_zk_shard_proof p;
-            CHECK(veil_zk_prove_prefix(m, q, l, l + 1, pos, 1, x, key, nonce, &p, y + pos * dim) == 0);
+            CHECK(veil_zk_prove_prefix(q, l, l + 1, pos, 1, x, key, nonce, &p, y + pos * dim) == 0);
             CHECKF(veil_zk_verify_shard(reg, kv, &p, nonce) == 0, "layer %d pos %d: %s", l, pos,
                    veil_last_error());
             veil_zk_shard_proof_free(&p);

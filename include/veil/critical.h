@@ -79,6 +79,24 @@ int veil_crit_serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t
 /* Drop the node's cached quantized copy of m (at node stop). */
 void veil_crit_forget(const veil_model *m);
 
+/* ZK_LOAD (SVE + critical): the client's transformed integer weights of
+ * layers first:last, which the node keeps for the connection and serves
+ * like a checkpoint, named in ZK_FORWARD by the payload's SHA-256
+ * (answered ZK_LOADED with that id). Payload, little-endian: the config as
+ * 8 u32 (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size,
+ * seq_len, shared_classifier), u32 first, u32 last, then (last - first) x
+ * veil_layer_floats int32 Q16 weights (veil_layer_to_floats order), each
+ * within +-VEIL_Q_WMAX. adv: wrong-model alters one weight per layer. */
+#define VEIL_CRIT_LOAD_HDR 40
+typedef struct veil_crit_upload veil_crit_upload;
+int veil_crit_upload_parse(const uint8_t *p, size_t n, const veil_adv_mode *adv, veil_crit_upload **out);
+const uint8_t *veil_crit_upload_id(const veil_crit_upload *u); /* 32 bytes */
+size_t veil_crit_upload_bytes(const veil_crit_upload *u);
+void veil_crit_upload_free(veil_crit_upload *u);
+/* veil_crit_serve for a ZK_FORWARD naming an upload (its layers only). */
+int veil_crit_serve_upload(const veil_crit_upload *u, const veil_adv_mode *adv, const uint8_t *p, size_t n,
+                           veil_crit_send_fn send, void *ctx, veil_crit_defer_fn defer);
+
 /* ---- client side ---------------------------------------------------------- */
 
 typedef struct {
@@ -91,6 +109,11 @@ typedef struct {
                                       * starts; 0 = pipelined (VEIL_CRIT_EARLY: all shards of a
                                       * step prove at once, all verified before use) */
     const veil_zk_registry *registry; /* prove: NULL = commit the model here */
+    int sve;                         /* veil_sve_variant (prove only, no registry), 0 = off:
+                                      * secret transforms folded into each shard's weights,
+                                      * which the client quantizes, commits and uploads
+                                      * (ZK_LOAD); hidden states cross the network only in
+                                      * the secret basis */
     veil_ledger *ledger;             /* NULL = no reputation record */
     int quiet;                       /* no progress lines on stderr */
     const char *name;                /* client name in HELLO */

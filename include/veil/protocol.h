@@ -58,7 +58,9 @@ typedef enum {
     VEIL_MSG_LAYER_REQ = 24,  /* c->n: one layer's fingerprint or rows over a block */
     VEIL_MSG_LAYER_FP = 25,   /* n->c: veil_fp encoding of that layer's block */
     VEIL_MSG_LAYER_ROWS = 26, /* n->c: u32 pos, u32 T, the rows (FORWARD layout) */
-    VEIL_MSG_MAX = 26,
+    VEIL_MSG_ZK_LOAD = 27,    /* c->n: transformed integer weights of layers A:B (SVE + critical) */
+    VEIL_MSG_ZK_LOADED = 28,  /* n->c: the upload's 32-byte id */
+    VEIL_MSG_MAX = 28,
 } veil_msg_type;
 
 const char *veil_msg_name(int type);

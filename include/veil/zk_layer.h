@@ -87,8 +87,8 @@ int veil_zk_chunk(int pos, int n);
  * veil_qshard_forward_batch.  session_key derives the boundary and cache
  * blindings (the same key along the pipeline and the generation); x_out
  * (may be NULL) receives the output. */
-int veil_zk_prove_shard(const veil_model *m, const veil_qmodel *q, veil_qshard *sh, int pos,
-                        int T, const int32_t *x_in, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
+int veil_zk_prove_shard(const veil_qmodel *q, veil_qshard *sh, int pos, int T,
+                        const int32_t *x_in, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
                         const uint8_t nonce[VEIL_ZK_NONCE_BYTES], veil_zk_shard_proof *out,
                         int32_t *x_out);
 
@@ -97,8 +97,8 @@ int veil_zk_prove_shard(const veil_model *m, const veil_qmodel *q, veil_qshard *
  * 0..pos+T-1; the cache is rebuilt by running layers [first, last) over the
  * first pos rows (no proof: an earlier proof covers them), then the last T
  * rows are proven. */
-int veil_zk_prove_prefix(const veil_model *m, const veil_qmodel *q, int first, int last, int pos,
-                         int T, const int32_t *x, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
+int veil_zk_prove_prefix(const veil_qmodel *q, int first, int last, int pos, int T,
+                         const int32_t *x, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
                          const uint8_t nonce[VEIL_ZK_NONCE_BYTES], veil_zk_shard_proof *out,
                          int32_t *x_out);
 

@@ -3,6 +3,7 @@
 #include "net_critical.h"
 
 #include "veil/critical.h"
+#include "veil/sve.h"
 
 #include <libgen.h>
 #include <stdio.h>
@@ -29,12 +30,15 @@ static int refuse_unsupported(cli_args *a, int mode)
 {
     const char *what = mode == 2 ? "--security critical" : "--int";
     long v;
-    if (cli_has(a, "sve"))
-        return cli_usage_error(a, "%s with --sve: not supported yet: SVE transforms the float shard weights "
-                                  "with secret keys, so the nodes' integer weights and the registry "
-                                  "commitments would have to be made over the transformed, re-quantized "
-                                  "weights by the client (and the text would no longer equal veil generate "
-                                  "--int); run critical without --sve", what);
+    long hop;
+    if (cli_has(a, "sve") && mode != 2)
+        return cli_usage_error(a, "--int with --sve: use --security critical (the client commits to the "
+                                  "transformed integer weights it uploads, and nodes prove against them)");
+    if (cli_has(a, "sve") && cli_has(a, "commitments"))
+        return cli_usage_error(a, "--sve with --commitments: the registry covers this session's transformed "
+                                  "weights, so the client makes it");
+    if (cli_int(a, "sve-hop", 0, 0, VEIL_MAX_LAYERS, &hop)) return CLI_USAGE;
+    if (hop) return cli_usage_error(a, "%s with --sve-hop: not supported (one secret basis per session)", what);
     if (cli_int(a, "split", 0, 0, VEIL_MAX_LAYERS, &v)) return CLI_USAGE;
     if (v) return cli_usage_error(a, "%s does not take --split (every layer runs, and is proven, on a node)", what);
     if (cli_int(a, "replicas", 1, 1, 8, &v)) return CLI_USAGE;
@@ -110,9 +114,17 @@ int net_critical_generate(cli_args *a, const char *const *nodes, int n, const ve
     else if (cli_get(a, "ledger") && veil_ledger_open(cli_get(a, "ledger"), &ledger)) cli_fail_lib("cannot open --ledger");
     else if (mode == 2 && read_registry(a, &reg, &have_reg)) {
     } else {
+        veil_sve_variant sve = 0;
+        if (cli_get(a, "sve") && veil_sve_variant_parse(cli_get(a, "sve"), &sve)) {
+            veil_crit_free(c);
+            veil_ledger_close(ledger);
+            veil_tokenizer_free(tk);
+            veil_model_close(m);
+            return cli_usage_error(a, "--sve must be paper or strong");
+        }
         veil_crit_opts o = {.nodes = nodes, .n_nodes = n, .transport = t, .timeout_ms = (int)timeout,
                             .prove = mode == 2, .sync = cli_has(a, "prove-sync"), .registry = have_reg ? &reg : NULL, .ledger = ledger,
-                            .name = "veil-run"};
+                            .name = "veil-run", .sve = (int)sve};
         veil_gen_stats gs;
         veil_backend b;
         if (veil_crit_new(m, &o, &c)) cli_fail_lib("cannot build the integer pipeline");

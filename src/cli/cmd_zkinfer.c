@@ -195,12 +195,12 @@ static int write_proof(const veil_zk_shard_proof *p, const char *path)
 }
 
 /* One proof of positions pos..pos+n-1 into path; progress on stderr. */
-static int prove_chunk(const veil_model *m, const veil_qmodel *q, int A, int B, int pos, int n,
+static int prove_chunk(const veil_qmodel *q, int A, int B, int pos, int n,
                        const int32_t *x, const uint8_t *key, const uint8_t *nonce, const char *path)
 {
     veil_zk_shard_proof p;
     double t0 = veil_now();
-    if (veil_zk_prove_prefix(m, q, A, B, pos, n, x, key, nonce, &p, NULL))
+    if (veil_zk_prove_prefix(q, A, B, pos, n, x, key, nonce, &p, NULL))
         return cli_fail_lib("proof failed");
     int rc = write_proof(&p, path);
     if (!rc)
@@ -254,11 +254,11 @@ static int run_prove(cli_args *a)
     int P = T - (int)decode;
     fprintf(stderr, "proving layers %d:%d: prefill of %d tokens, %ld decode steps...\n", A, B, P,
             decode);
-    if (prove_chunk(m, q, A, B, 0, P, x, key, nonce, out)) goto done;
+    if (prove_chunk(q, A, B, 0, P, x, key, nonce, out)) goto done;
     for (int k = 1; k <= decode; k++) {
         char path[4200];
         snprintf(path, sizeof path, "%s.%d", out, k);
-        if (prove_chunk(m, q, A, B, P + k - 1, 1, x, key, nonce, path)) goto done;
+        if (prove_chunk(q, A, B, P + k - 1, 1, x, key, nonce, path)) goto done;
     }
     rc = CLI_OK;
 done:

@@ -90,7 +90,7 @@ static const char *const msg_names[] = {
     "?",      "HELLO",  "CAPS",    "LOAD",   "NEED",  "WEIGHTS", "LOADED",    "OPEN",  "OPENED",
     "FORWARD", "RESULT", "CLOSE", "ERROR", "PING", "PONG",    "STATS_REQ", "STATS",  "RELEASE",
     "ZK_FORWARD", "ZK_RESULT", "ZK_PROOF", "FP_FORWARD", "FP_RESULT",
-    "AUDIT", "LAYER_REQ", "LAYER_FP", "LAYER_ROWS",
+    "AUDIT", "LAYER_REQ", "LAYER_FP", "LAYER_ROWS", "ZK_LOAD", "ZK_LOADED",
 };
 
 const char *veil_msg_name(int type)

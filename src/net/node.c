@@ -48,6 +48,8 @@ typedef struct local_model {
 
 struct veil_node;
 
+#define UPLOADS_MAX 16
+
 typedef struct conn {
     struct conn *next;
     struct veil_node *node;
@@ -55,6 +57,8 @@ typedef struct conn {
     pthread_mutex_t wlock;
     int refs, role, greeted;
     int zk_sent; /* ZK_FORWARD: a reply frame already went out */
+    veil_crit_upload *upl[UPLOADS_MAX]; /* ZK_LOAD: transformed shards of this client */
+    int n_upl;
     int64_t last_rx; /* ms, atomic: read by the reaper */
     char peer[64];
     uint32_t held[HELD_MAX];
@@ -156,6 +160,10 @@ static void conn_put_locked(conn *c)
             break;
         }
     n->n_conns--;
+    for (int i = 0; i < c->n_upl; i++) {
+        n->weight_bytes -= veil_crit_upload_bytes(c->upl[i]);
+        veil_crit_upload_free(c->upl[i]);
+    }
     veil_stream_close(&c->s);
     pthread_mutex_destroy(&c->wlock);
     free(c->pw);
@@ -755,9 +763,14 @@ static int on_zk_forward(conn *c, const veil_frame *f)
     int rc = veil_crit_payload_model(f->payload, f->h.length, sha);
     local_model *lm = n->models;
     while (!rc && lm && memcmp(lm->m->sha256, sha, 32)) lm = lm->next;
-    if (!rc && !lm) rc = veil_fail(VEIL_EINVAL, "ZK_FORWARD: that checkpoint is not in this node's --models");
+    veil_crit_upload *u = NULL;
+    for (int i = 0; !rc && !lm && !u && i < c->n_upl; i++)
+        if (!memcmp(veil_crit_upload_id(c->upl[i]), sha, 32)) u = c->upl[i];
+    if (!rc && !lm && !u)
+        rc = veil_fail(VEIL_EINVAL, "ZK_FORWARD: that checkpoint is not in this node's --models, nor uploaded");
     c->zk_sent = 0;
-    if (!rc) rc = veil_crit_serve(lm->m, n->o.adversary, f->payload, f->h.length, zk_send, c, zk_defer);
+    if (!rc && lm) rc = veil_crit_serve(lm->m, n->o.adversary, f->payload, f->h.length, zk_send, c, zk_defer);
+    else if (!rc) rc = veil_crit_serve_upload(u, n->o.adversary, f->payload, f->h.length, zk_send, c, zk_defer);
     if (rc && c->zk_sent) return rc;
     if (rc) {
         nlog(n, "ZK_FORWARD from %s refused: %s", c->peer, veil_last_error());
@@ -767,6 +780,35 @@ static int on_zk_forward(conn *c, const veil_frame *f)
     stat_add(n, &n->st.compute_ns, (uint64_t)((veil_now() - t0) * 1e9));
     nlog(n, "ZK_FORWARD from %s served in %.2f s", c->peer, veil_now() - t0);
     return 0;
+}
+
+/* ZK_LOAD: keep the client's transformed integer shard for this
+ * connection (counted against --max-memory) and answer its id. */
+static int on_zk_load(conn *c, const veil_frame *f)
+{
+    veil_node *n = c->node;
+    veil_crit_upload *u;
+    int rc = c->n_upl < UPLOADS_MAX ? veil_crit_upload_parse(f->payload, f->h.length, n->o.adversary, &u)
+                                    : veil_fail(VEIL_ERANGE, "ZK_LOAD: at most %d uploads per connection", UPLOADS_MAX);
+    if (!rc) {
+        pthread_mutex_lock(&n->lock);
+        size_t b = veil_crit_upload_bytes(u);
+        if (n->weight_bytes + n->kv_bytes + b > n->o.max_memory_bytes)
+            rc = veil_fail(VEIL_ERANGE, "ZK_LOAD: %zu bytes exceed this node's --max-memory", b);
+        else {
+            n->weight_bytes += b;
+            c->upl[c->n_upl++] = u;
+        }
+        pthread_mutex_unlock(&n->lock);
+        if (rc) veil_crit_upload_free(u);
+    }
+    if (rc) {
+        nlog(n, "ZK_LOAD from %s refused: %s", c->peer, veil_last_error());
+        send_error(c, 0, rc, veil_last_error());
+        return 1;
+    }
+    nlog(n, "ZK_LOAD from %s: transformed layers uploaded (%zu bytes)", c->peer, veil_crit_upload_bytes(u));
+    return send_frame(c, VEIL_MSG_ZK_LOADED, 0, veil_crit_upload_id(u), 32);
 }
 
 /* ---- connection thread ----------------------------------------------------- */
@@ -831,6 +873,7 @@ static int dispatch(conn *c, veil_frame *f)
     case VEIL_MSG_RELEASE: return client ? on_release(c, f) : veil_fail(VEIL_EPROTO, "RELEASE from a peer");
     case VEIL_MSG_STATS_REQ: return on_small(c, f);
     case VEIL_MSG_ZK_FORWARD: return client ? on_zk_forward(c, f) : veil_fail(VEIL_EPROTO, "ZK_FORWARD from a peer");
+    case VEIL_MSG_ZK_LOAD: return client ? on_zk_load(c, f) : veil_fail(VEIL_EPROTO, "ZK_LOAD from a peer");
     default: return veil_fail(VEIL_EPROTO, "unexpected %s frame", veil_msg_name(f->h.type));
     }
 }
@@ -1051,7 +1094,7 @@ int veil_node_start(const veil_node_opts *o, veil_node **out)
     pthread_mutex_init(&n->lock, NULL);
     pthread_cond_init(&n->idle, NULL);
     index_models(n);
-    if (n->models && prove_pool_new(n->o.prove_workers, veil_get_threads(), &n->pool)) {
+    if (prove_pool_new(n->o.prove_workers, veil_get_threads(), &n->pool)) {
         close(n->lfd);
         free(n);
         return veil_fail(VEIL_ENOMEM, "cannot start the proving workers: %s", veil_last_error());

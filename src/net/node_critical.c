@@ -191,11 +191,10 @@ static void tamper(const fwd_req *r, int dim, int32_t *y, int on)
 }
 
 /* The proof of request r (y receives its output rows). */
-static int prove_req(const veil_model *m, const veil_qmodel *q, const fwd_req *r, int32_t *y, uint8_t **pb,
-                     size_t *pl)
+static int prove_req(const veil_qmodel *q, const fwd_req *r, int32_t *y, uint8_t **pb, size_t *pl)
 {
     veil_zk_shard_proof pf = {0};
-    int rc = veil_zk_prove_prefix(m, q, r->first, r->last, r->pos, r->T, r->x, r->key, r->nonce, &pf, y);
+    int rc = veil_zk_prove_prefix(q, r->first, r->last, r->pos, r->T, r->x, r->key, r->nonce, &pf, y);
     if (!rc) rc = veil_zk_shard_proof_write(&pf, pb, pl);
     veil_zk_shard_proof_free(&pf);
     return rc;
@@ -204,17 +203,16 @@ static int prove_req(const veil_model *m, const veil_qmodel *q, const fwd_req *r
 /* A proof left for a worker (veil_crit_job_run): the request with its own
  * copies of the rows, key and nonce. */
 struct veil_crit_job {
-    const veil_model *m;
     const veil_qmodel *q;
     fwd_req r;
     uint8_t key[VEIL_ZK_KEY_BYTES], nonce[VEIL_ZK_NONCE_BYTES];
 };
 
-static veil_crit_job *job_new(const veil_model *m, const veil_qmodel *q, fwd_req *r)
+static veil_crit_job *job_new(const veil_qmodel *q, fwd_req *r)
 {
     veil_crit_job *j = malloc(sizeof *j);
     if (!j) return NULL;
-    j->m = m, j->q = q, j->r = *r;
+    j->q = q, j->r = *r;
     memcpy(j->key, r->key, sizeof j->key);
     memcpy(j->nonce, r->nonce, sizeof j->nonce);
     j->r.key = j->key, j->r.nonce = j->nonce;
@@ -225,17 +223,17 @@ static veil_crit_job *job_new(const veil_model *m, const veil_qmodel *q, fwd_req
 void veil_crit_job_free(veil_crit_job *j)
 {
     if (!j) return;
-    if (j->r.x) veil_wipe_free(j->r.x, sizeof(int32_t) * (size_t)(j->r.pos + j->r.T) * j->m->cfg.dim);
+    if (j->r.x) veil_wipe_free(j->r.x, sizeof(int32_t) * (size_t)(j->r.pos + j->r.T) * j->q->cfg.dim);
     veil_wipe(j->key, sizeof j->key);
     free(j);
 }
 
 int veil_crit_job_run(veil_crit_job *j, veil_crit_send_fn send, void *ctx, size_t *proof_len)
 {
-    int32_t *y = malloc(sizeof *y * (size_t)j->r.T * j->m->cfg.dim);
+    int32_t *y = malloc(sizeof *y * (size_t)j->r.T * j->q->cfg.dim);
     uint8_t *pb = NULL;
     size_t pl = 0;
-    int rc = y ? prove_req(j->m, j->q, &j->r, y, &pb, &pl) : veil_fail(VEIL_ENOMEM, "out of memory");
+    int rc = y ? prove_req(j->q, &j->r, y, &pb, &pl) : veil_fail(VEIL_ENOMEM, "out of memory");
     if (!rc) rc = send_proof(send, ctx, pb, pl);
     if (proof_len) *proof_len = pl;
     free(pb);
@@ -247,20 +245,20 @@ int veil_crit_job_run(veil_crit_job *j, veil_crit_send_fn send, void *ctx, size_
 /* Early mode: the rows first (so the client can feed the next shard at
  * once), then the proof when it is done, here or (defer) on a worker.
  * Otherwise one ZK_RESULT. */
-static int answer_req(const veil_model *m, fwd_req *r, answer *a, veil_crit_send_fn send, void *ctx,
-                      veil_crit_defer_fn defer)
+static int answer_req(fwd_req *r, answer *a, veil_crit_send_fn send, void *ctx, veil_crit_defer_fn defer)
 {
-    size_t rows = (size_t)r->T * (size_t)m->cfg.dim;
+    const veil_config *cfg = &a->q->cfg;
+    size_t rows = (size_t)r->T * (size_t)cfg->dim;
     int32_t *y = malloc(4 * rows);
     int rc = y ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
     if (!rc && (!r->prove || r->early)) {
         rc = run_plain(a->q, r, y);
-        tamper(r, m->cfg.dim, y, !rc && a->tamper_out);
-        if (!rc) rc = encode_rows(&m->cfg, r->T, y, NULL, 0, &a->rows, &a->rows_len);
+        tamper(r, cfg->dim, y, !rc && a->tamper_out);
+        if (!rc) rc = encode_rows(cfg, r->T, y, NULL, 0, &a->rows, &a->rows_len);
         if (!rc) rc = send(ctx, VEIL_MSG_ZK_RESULT, a->rows, a->rows_len);
     }
     if (!rc && r->prove && r->early && defer) {
-        veil_crit_job *j = job_new(m, a->q, r);
+        veil_crit_job *j = job_new(a->q, r);
         if (j && !defer(ctx, j)) {
             free(y);
             return 0;
@@ -268,11 +266,11 @@ static int answer_req(const veil_model *m, fwd_req *r, answer *a, veil_crit_send
         if (j) r->x = j->r.x, j->r.x = NULL; /* not taken: prove here */
         veil_crit_job_free(j);
     }
-    if (!rc && r->prove) rc = prove_req(m, a->q, r, y, &a->proof, &a->proof_len);
+    if (!rc && r->prove) rc = prove_req(a->q, r, y, &a->proof, &a->proof_len);
     if (!rc && r->prove && r->early) rc = send_proof(send, ctx, a->proof, a->proof_len);
     else if (!rc && r->prove) {
-        tamper(r, m->cfg.dim, y, a->tamper_out);
-        rc = encode_rows(&m->cfg, r->T, y, a->proof, a->proof_len, &a->rows, &a->rows_len);
+        tamper(r, cfg->dim, y, a->tamper_out);
+        rc = encode_rows(cfg, r->T, y, a->proof, a->proof_len, &a->rows, &a->rows_len);
         if (!rc) rc = send(ctx, VEIL_MSG_ZK_RESULT, a->rows, a->rows_len);
     }
     free(y);
@@ -301,7 +299,7 @@ int veil_crit_serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t
                 .tamper_out = k != VEIL_ADV_HONEST && k != VEIL_ADV_WRONG_MODEL && k != VEIL_ADV_STALE};
     if (!e) rc = veil_fail(VEIL_ENOMEM, "cannot quantize the checkpoint");
     else if (k == VEIL_ADV_STALE && e->last_rows) rc = replay(e, &r, send, ctx);
-    else rc = answer_req(m, &r, &a, send, ctx, k == VEIL_ADV_STALE ? NULL : defer);
+    else rc = answer_req(&r, &a, send, ctx, k == VEIL_ADV_STALE ? NULL : defer);
     free(r.x);
     if (k == VEIL_ADV_STALE && a.rows) { /* keep the first honest answer for replays */
         pthread_mutex_lock(&cache_lock);
@@ -312,6 +310,90 @@ int veil_crit_serve(const veil_model *m, const veil_adv_mode *adv, const uint8_t
         }
         pthread_mutex_unlock(&cache_lock);
     }
+    free(a.rows);
+    free(a.proof);
+    return rc;
+}
+
+/* ---- uploaded shards (SVE + critical) ------------------------------------------ */
+
+struct veil_crit_upload {
+    uint8_t id[32];
+    veil_qmodel q;       /* cfg and layers [first, last) into ints */
+    int first, last;
+    int32_t *ints;
+    size_t n_ints;
+};
+
+int veil_crit_upload_parse(const uint8_t *p, size_t n, const veil_adv_mode *adv, veil_crit_upload **out)
+{
+    *out = NULL;
+    if (n < VEIL_CRIT_LOAD_HDR) return veil_fail(VEIL_EPROTO, "ZK_LOAD: short payload (%zu bytes)", n);
+    veil_config c;
+    int *f[8] = {&c.dim, &c.hidden_dim, &c.n_layers, &c.n_heads, &c.n_kv_heads, &c.vocab_size, &c.seq_len,
+                 &c.shared_classifier};
+    for (int i = 0; i < 8; i++) {
+        uint32_t v = get32(p + 4 * i);
+        if (v > INT32_MAX) return veil_fail(VEIL_EPROTO, "ZK_LOAD: config field %d out of range", i);
+        *f[i] = (int)v;
+    }
+    if (veil_config_validate(&c)) return veil_fail(VEIL_EPROTO, "ZK_LOAD: %s", veil_last_error());
+    uint32_t first = get32(p + 32), last = get32(p + 36);
+    if (first >= last || last > (uint32_t)c.n_layers)
+        return veil_fail(VEIL_EPROTO, "ZK_LOAD: layers %u:%u outside 0:%d", first, last, c.n_layers);
+    size_t per = veil_layer_floats(&c), ints = per * (last - first);
+    if (ints > (SIZE_MAX - VEIL_CRIT_LOAD_HDR) / 4 || n != VEIL_CRIT_LOAD_HDR + 4 * ints)
+        return veil_fail(VEIL_EPROTO, "ZK_LOAD: %zu bytes, want %zu", n, VEIL_CRIT_LOAD_HDR + 4 * ints);
+    veil_crit_upload *u = calloc(1, sizeof *u);
+    if (u) u->ints = malloc(sizeof *u->ints * ints);
+    if (u) u->q.layers = calloc((size_t)c.n_layers, sizeof *u->q.layers);
+    if (!u || !u->ints || !u->q.layers) {
+        veil_crit_upload_free(u);
+        return veil_fail(VEIL_ENOMEM, "out of memory");
+    }
+    u->q.cfg = c, u->first = (int)first, u->last = (int)last, u->n_ints = ints;
+    veil_sha256(p, n, u->id);
+    for (size_t i = 0; i < ints; i++) {
+        int32_t w = (int32_t)get32(p + VEIL_CRIT_LOAD_HDR + 4 * i);
+        if (w > VEIL_Q_WMAX || w < -VEIL_Q_WMAX) {
+            veil_crit_upload_free(u);
+            return veil_fail(VEIL_EPROTO, "ZK_LOAD: weight %zu outside +-2^24", i);
+        }
+        u->ints[i] = w;
+    }
+    /* a wrong-model node computes with one weight per layer moved by one unit */
+    for (int l = 0; adv && adv->kind == VEIL_ADV_WRONG_MODEL && l < u->last - u->first; l++) u->ints[l * per + c.dim] += 1;
+    for (int l = u->first; l < u->last; l++)
+        veil_qlayer_from_ints(&c, u->ints + (size_t)(l - u->first) * per, &u->q.layers[l]);
+    *out = u;
+    return 0;
+}
+
+const uint8_t *veil_crit_upload_id(const veil_crit_upload *u) { return u->id; }
+
+size_t veil_crit_upload_bytes(const veil_crit_upload *u) { return u ? sizeof *u->ints * u->n_ints : 0; }
+
+void veil_crit_upload_free(veil_crit_upload *u)
+{
+    if (!u) return;
+    if (u->ints) veil_wipe_free(u->ints, sizeof *u->ints * u->n_ints);
+    free(u->q.layers);
+    free(u);
+}
+
+int veil_crit_serve_upload(const veil_crit_upload *u, const veil_adv_mode *adv, const uint8_t *p, size_t n,
+                           veil_crit_send_fn send, void *ctx, veil_crit_defer_fn defer)
+{
+    fwd_req r = {0};
+    int rc = parse_req(&u->q.cfg, p, n, &r);
+    if (rc) return rc;
+    if (r.first != u->first || r.last != u->last)
+        rc = veil_fail(VEIL_EPROTO, "ZK_FORWARD: layers %d:%d, the upload holds %d:%d", r.first, r.last, u->first,
+                       u->last);
+    veil_adv_kind k = adv ? adv->kind : VEIL_ADV_HONEST;
+    answer a = {.q = &u->q, .tamper_out = k != VEIL_ADV_HONEST && k != VEIL_ADV_WRONG_MODEL};
+    if (!rc) rc = answer_req(&r, &a, send, ctx, defer);
+    free(r.x);
     free(a.rows);
     free(a.proof);
     return rc;

@@ -3,6 +3,7 @@
  * is used before its proof verified. */
 #include "veil/critical.h"
 #include "veil/orchestrator.h"
+#include "veil/sve.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@ typedef struct {
     double cap;
     veil_stream s;
     int up, dead, flagged;
+    uint8_t loaded[VEIL_MAX_LAYERS]; /* SVE: shard s's weights uploaded on this connection */
 } cnode;
 
 struct veil_crit {
@@ -31,6 +33,12 @@ struct veil_crit {
     veil_zk_kv *kv[VEIL_MAX_LAYERS]; /* per shard: its verified KV-cache commitments */
     int n_prefix;
     veil_crit_stats st;
+    /* SVE: the session's keys and, per shard, the ZK_LOAD payload of its
+     * transformed integer weights and that payload's SHA-256 (its name) */
+    veil_sve_keys *keys;
+    uint8_t *load[VEIL_MAX_LAYERS], load_id[VEIL_MAX_LAYERS][32];
+    size_t load_len[VEIL_MAX_LAYERS];
+    int32_t *xf_ints; /* all transformed layers (the registry's weights) */
 };
 
 static uint32_t get32(const uint8_t *p)
@@ -51,14 +59,30 @@ static int send_counted(veil_crit *c, cnode *nd, int type, const void *p, size_t
     return veil_frame_write(&nd->s, type, 0, p, len);
 }
 
+/* The next frame from nd, counted; the ZK_LOADED acknowledgement of an
+ * upload of ours is consumed here (the request sent right after the upload
+ * is what the caller waits for). */
+static int read_frame(veil_crit *c, cnode *nd, veil_frame *f)
+{
+    for (;;) {
+        int rc = veil_frame_read(&nd->s, VEIL_DEFAULT_MAX_FRAME, f);
+        if (rc) return rc;
+        c->st.bytes_received += VEIL_FRAME_HDR + f->h.length;
+        int ours = 0;
+        for (int s = 0; f->h.type == VEIL_MSG_ZK_LOADED && f->h.length == 32 && s < c->n_shards; s++)
+            ours |= c->load[s] && !memcmp(f->payload, c->load_id[s], 32);
+        if (!ours) return 0;
+        veil_frame_free(f);
+    }
+}
+
 /* The next frame, which must be `want`; any other frame (an ERROR, or a
  * wrong type) becomes rc with *refused set: the node answered, but without
  * a result. A broken connection leaves *refused clear. */
 static int recv_counted(veil_crit *c, cnode *nd, int want, veil_frame *f, int *refused)
 {
-    int rc = veil_frame_read(&nd->s, VEIL_DEFAULT_MAX_FRAME, f);
+    int rc = read_frame(c, nd, f);
     if (rc) return rc;
-    c->st.bytes_received += VEIL_FRAME_HDR + f->h.length;
     if (f->h.type == want) return 0;
     veil_msg_error e;
     if (f->h.type == VEIL_MSG_ERROR && !veil_msg_error_decode(f->payload, f->h.length, &e))
@@ -95,6 +119,7 @@ static int dial(veil_crit *c, cnode *nd)
     snprintf(nd->name, sizeof nd->name, "%.255s", caps.name[0] ? caps.name : nd->addr);
     nd->cap = caps.capacity_milli ? caps.capacity_milli / 1000.0 : 1.0;
     nd->up = 1;
+    memset(nd->loaded, 0, sizeof nd->loaded); /* uploads live as long as a connection */
     return 0;
 }
 
@@ -151,9 +176,14 @@ static int send_req(veil_crit *c, cnode *nd, const step *st, int early)
     const veil_config *cfg = &c->m->cfg;
     size_t old = (size_t)st->pos * cfg->dim, rows = old + (size_t)st->N * cfg->dim;
     size_t len = VEIL_CRIT_FWD_HDR + 4 * rows;
+    if (c->keys && !nd->loaded[st->s]) { /* SVE: the node gets this shard's transformed weights */
+        int rc = send_counted(c, nd, VEIL_MSG_ZK_LOAD, c->load[st->s], c->load_len[st->s]);
+        if (rc) return rc;
+        nd->loaded[st->s] = 1;
+    }
     uint8_t *p = malloc(len);
     if (!p) return veil_fail(VEIL_ENOMEM, "out of memory");
-    memcpy(p, c->m->sha256, 32);
+    memcpy(p, c->keys ? c->load_id[st->s] : c->m->sha256, 32);
     put32(p + 32, (uint32_t)c->bounds[st->s]);
     put32(p + 36, (uint32_t)c->bounds[st->s + 1]);
     put32(p + 40, (uint32_t)st->pos);
@@ -345,9 +375,8 @@ static int pipe_read(veil_crit *c, pipe_t *p, int i, veil_frame *f)
 {
     /* a frame that arrived but is not an answer (ERROR, unexpected type) is a
      * missing result: flag; a broken connection is not: down */
-    int refused = 0, rc = veil_frame_read(&c->nodes[i].s, VEIL_DEFAULT_MAX_FRAME, f);
+    int refused = 0, rc = read_frame(c, &c->nodes[i], f);
     if (!rc) {
-        c->st.bytes_received += VEIL_FRAME_HDR + f->h.length;
         if (f->h.type == VEIL_MSG_ZK_RESULT) return 1;
         int s = f->h.type == VEIL_MSG_ZK_PROOF ? proof_owner(p, i, f) : -1;
         refused = s < 0;
@@ -512,7 +541,8 @@ static int crit_forward(void *ctx, int pos, int T, float *x)
                          c->n_prefix, c->m->cfg.seq_len);
     int32_t *cur = malloc(sizeof(int32_t) * (size_t)T * dim);
     if (!cur) return veil_fail(VEIL_ENOMEM, "out of memory");
-    rc = veil_q_quantize(x, cur, (size_t)T * dim, INT32_MAX);
+    if (c->keys) rc = veil_sve_enter(c->keys, x, T); /* the nodes see only the secret basis */
+    if (!rc) rc = veil_q_quantize(x, cur, (size_t)T * dim, INT32_MAX);
     for (int done = 0, n; !rc && done < T; done += n) {
         n = c->o.prove ? veil_zk_chunk(pos + done, T - done) : T - done;
         int32_t *rows = cur + (size_t)done * dim;
@@ -528,6 +558,7 @@ static int crit_forward(void *ctx, int pos, int T, float *x)
     }
     if (!rc) {
         veil_q_dequantize(cur, x, (size_t)T * dim);
+        if (c->keys) rc = veil_sve_exit(c->keys, x, T);
         c->st.steps++;
     }
     veil_wipe_free(cur, sizeof(int32_t) * (size_t)T * dim);
@@ -545,9 +576,59 @@ static void commit_progress(void *ctx, int done, int total)
     if (done == total) fputc('\n', stderr);
 }
 
+/* SVE: keys for the schedule's shards, each shard's weights transformed
+ * and quantized (the ZK_LOAD payloads), and the qmodel of all of them (the
+ * weights the registry commits to). */
+static int setup_sve(veil_crit *c, veil_qmodel *qxf, veil_qlayer *ql)
+{
+    const veil_config *cfg = &c->m->cfg;
+    size_t per = veil_layer_floats(cfg);
+    int rc = veil_sve_keys_new(cfg, (veil_sve_variant)c->o.sve, c->n_shards, c->bounds, 0, &c->keys);
+    float *f = rc ? NULL : malloc(sizeof *f * per * cfg->n_layers);
+    if (!rc && !(c->xf_ints = malloc(sizeof(int32_t) * per * cfg->n_layers))) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+    if (!rc && !f) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+    for (int s = 0; !rc && s < c->n_shards; s++) {
+        int first = c->bounds[s], last = c->bounds[s + 1];
+        rc = veil_sve_transform_shard(c->keys, s, c->m->layers + first, first, last, f + per * first);
+        for (int l = first; !rc && l < last; l++) {
+            veil_layer lf;
+            veil_layer_from_floats(cfg, f + per * l, &lf);
+            rc = veil_qlayer_quantize(cfg, &lf, c->xf_ints + per * l);
+            veil_qlayer_from_ints(cfg, c->xf_ints + per * l, &ql[l]);
+        }
+        size_t n = VEIL_CRIT_LOAD_HDR + 4 * per * (last - first);
+        if (!rc && !(c->load[s] = malloc(n))) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+        if (rc) break;
+        const int cf[8] = {cfg->dim, cfg->hidden_dim, cfg->n_layers, cfg->n_heads, cfg->n_kv_heads,
+                           cfg->vocab_size, cfg->seq_len, cfg->shared_classifier};
+        for (int i = 0; i < 8; i++) put32(c->load[s] + 4 * i, (uint32_t)cf[i]);
+        put32(c->load[s] + 32, (uint32_t)first);
+        put32(c->load[s] + 36, (uint32_t)last);
+        for (size_t i = 0; i < per * (last - first); i++)
+            put32(c->load[s] + VEIL_CRIT_LOAD_HDR + 4 * i, (uint32_t)c->xf_ints[per * first + i]);
+        c->load_len[s] = n;
+        veil_sha256(c->load[s], n, c->load_id[s]);
+    }
+    if (f) veil_wipe_free(f, sizeof *f * per * cfg->n_layers);
+    *qxf = (veil_qmodel){.cfg = *cfg, .layers = ql};
+    return rc;
+}
+
 static int setup_registry(veil_crit *c)
 {
     if (!c->o.prove) return 0;
+    if (c->o.sve) { /* the session's transformed weights: committed here, by their maker */
+        veil_qlayer *ql = calloc((size_t)c->m->cfg.n_layers, sizeof *ql);
+        veil_qmodel qxf;
+        int rc = ql ? setup_sve(c, &qxf, ql) : veil_fail(VEIL_ENOMEM, "out of memory");
+        if (!rc) rc = veil_zk_commit_model(c->m, &qxf, &c->own_reg, c->o.quiet ? NULL : commit_progress, NULL);
+        if (!rc) c->reg = &c->own_reg;
+        if (c->xf_ints)
+            veil_wipe_free(c->xf_ints, sizeof(int32_t) * veil_layer_floats(&c->m->cfg) * c->m->cfg.n_layers);
+        c->xf_ints = NULL;
+        free(ql);
+        return rc;
+    }
     if (c->o.registry) {
         c->reg = c->o.registry;
         if (memcmp(c->reg->model_sha256, c->m->sha256, 32) || c->reg->n_layers != c->m->cfg.n_layers)
@@ -610,8 +691,15 @@ int veil_crit_new(const veil_model *m, const veil_crit_opts *o, veil_crit **out)
     c->nodes = calloc((size_t)c->n, sizeof *c->nodes);
     int rc = c->nodes ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
     if (!rc && RAND_bytes(c->key, sizeof c->key) != 1) rc = veil_fail(VEIL_EIO, "no randomness");
-    if (!rc) rc = setup_registry(c);
+    if (!rc && o->sve && (!o->prove || o->registry))
+        rc = veil_fail(VEIL_EINVAL, "SVE in the integer pipeline needs proofs and a registry the client makes "
+                                    "over the transformed weights (no --commitments)");
     if (!rc) rc = schedule(c);
+    if (!rc) rc = setup_registry(c);
+    if (!rc && o->sve && !o->quiet)
+        fprintf(stderr, "veil critical: SVE %s: every shard's weights transformed with this session's secret keys, "
+                        "committed here and uploaded to its node; hidden states travel in the secret basis\n",
+                veil_sve_variant_name((veil_sve_variant)o->sve));
     for (int s = 0; !rc && s < c->n_shards; s++) {
         if (!(c->in[s] = malloc(sizeof(int32_t) * (size_t)m->cfg.seq_len * m->cfg.dim)))
             rc = veil_fail(VEIL_ENOMEM, "out of memory");
@@ -644,8 +732,10 @@ void veil_crit_free(veil_crit *c)
     if (c->reg == &c->own_reg) veil_zk_registry_free(&c->own_reg);
     for (int s = 0; s < c->n_shards; s++) {
         if (c->in[s]) veil_wipe_free(c->in[s], sizeof(int32_t) * (size_t)c->m->cfg.seq_len * c->m->cfg.dim);
+        if (c->load[s]) veil_wipe_free(c->load[s], c->load_len[s]);
         veil_zk_kv_free(c->kv[s]);
     }
+    veil_sve_keys_free(c->keys);
     veil_wipe(c->key, sizeof c->key);
     free(c->nodes);
     free(c);

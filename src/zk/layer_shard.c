@@ -656,20 +656,20 @@ int veil_zk_chunk(int pos, int n)
     return c;
 }
 
-int veil_zk_prove_shard(const veil_model *m, const veil_qmodel *q, veil_qshard *sh, int pos,
-                        int T, const int32_t *x_in, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
+int veil_zk_prove_shard(const veil_qmodel *q, veil_qshard *sh, int pos, int T,
+                        const int32_t *x_in, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
                         const uint8_t nonce[VEIL_ZK_NONCE_BYTES], veil_zk_shard_proof *out,
                         int32_t *x_out)
 {
     memset(out, 0, sizeof *out);
     zshape s;
-    int rc = zshape_init(&s, &m->cfg, pos, T);
+    int rc = zshape_init(&s, &q->cfg, pos, T);
     if (rc) return rc;
     int first = veil_qshard_first(sh), last = veil_qshard_last(sh), nl = last - first;
     const veil_pedersen_gens *pg;
-    rc = veil_zk_layer_gens(&m->cfg, &pg);
+    rc = veil_zk_layer_gens(&q->cfg, &pg);
     if (rc) return rc;
-    size_t chunk = (size_t)1 << s.tb, rows = (size_t)T * m->cfg.dim;
+    size_t chunk = (size_t)1 << s.tb, rows = (size_t)T * q->cfg.dim;
     int32_t *y = malloc(sizeof *y * rows), *chk = malloc(sizeof *chk * rows);
     veil_hyrax_commitment *wcm = calloc(nl, sizeof *wcm), in_cm = {0}, out_cm = {0};
     int64_t **wv = calloc(nl, sizeof *wv);
@@ -727,15 +727,15 @@ int veil_zk_prove_shard(const veil_model *m, const veil_qmodel *q, veil_qshard *
     return rc;
 }
 
-int veil_zk_prove_prefix(const veil_model *m, const veil_qmodel *q, int first, int last, int pos,
-                         int T, const int32_t *x, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
+int veil_zk_prove_prefix(const veil_qmodel *q, int first, int last, int pos, int T,
+                         const int32_t *x, const uint8_t session_key[VEIL_ZK_KEY_BYTES],
                          const uint8_t nonce[VEIL_ZK_NONCE_BYTES], veil_zk_shard_proof *out,
                          int32_t *x_out)
 {
     memset(out, 0, sizeof *out);
-    if (pos < 0 || T < 1 || pos > m->cfg.seq_len - T)
+    if (pos < 0 || T < 1 || pos > q->cfg.seq_len - T)
         return veil_fail(VEIL_ERANGE, "positions %d..%d outside the context", pos, pos + T - 1);
-    size_t before = (size_t)pos * m->cfg.dim;
+    size_t before = (size_t)pos * q->cfg.dim;
     veil_qshard *sh;
     int rc = veil_qmodel_shard(q, first, last, pos + T, &sh);
     if (rc) return rc;
@@ -745,7 +745,7 @@ int veil_zk_prove_prefix(const veil_model *m, const veil_qmodel *q, int first, i
         memcpy(tmp, x, sizeof *tmp * before);
         rc = veil_qshard_forward_batch(sh, 0, pos, tmp);
     }
-    if (!rc) rc = veil_zk_prove_shard(m, q, sh, pos, T, x + before, session_key, nonce, out, x_out);
+    if (!rc) rc = veil_zk_prove_shard(q, sh, pos, T, x + before, session_key, nonce, out, x_out);
     if (tmp) veil_wipe_free(tmp, sizeof *tmp * before);
     veil_qshard_free(sh);
     return rc;
