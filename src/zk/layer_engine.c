@@ -5,29 +5,8 @@
  * checked, so the two sides cannot drift apart in transcript order. */
 #include "layer_internal.h"
 
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* veil_mle_eq_table (mle.c) doubles in place inside an OpenMP loop, which
- * races for tables of 2^16 entries and more (reported to the zk core; it
- * made honest lookups over 2^16-entry tables fail).  Until it is fixed,
- * every call that builds an eq table runs with one OpenMP thread. */
-static int serial_begin(void)
-{
-    int n = omp_get_max_threads();
-    omp_set_num_threads(1);
-    return n;
-}
-
-static void serial_end(int n) { omp_set_num_threads(n); }
-
-static void eq_table(veil_fe *out, const veil_fe *r, unsigned n)
-{
-    int saved = serial_begin();
-    veil_mle_eq_table(out, r, n);
-    serial_end(saved);
-}
 
 void zc_fe_i64(veil_fe *r, int64_t v) { veil_fe_from_i64(r, v); }
 
@@ -151,16 +130,21 @@ static int fe_table(zc_tensor *t, const int64_t *v, const veil_fe *fv, size_t le
     return 0;
 }
 
-/* The proof's own tensors are committed with 2^ZC_ROW_SHIFT times fewer
- * rows than the square split (within the generators): commitments are most
- * of a proof's bytes, and the longer inner-product arguments this costs
- * add only 64 bytes per halving. */
-#define ZC_ROW_SHIFT 2
+/* The proof's own tensors share one row width, 2^cols_log entries (2^11, or
+ * fewer with fewer generators): a tensor is 2^(nvars - cols_log) rows of
+ * it, or one short row.  At the end all of them are opened as one stacked
+ * tensor (open_internal): one claim batching and one inner-product argument
+ * per proof instead of one per tensor. */
+#define ZC_COLS_LOG 11
+static unsigned cols_log(const zc_ctx *z)
+{
+    unsigned maxc = veil_mle_log2(z->pg->n + 1) - 1; /* log2 of the generators, rounded down */
+    return maxc < ZC_COLS_LOG ? maxc : ZC_COLS_LOG;
+}
+
 static unsigned row_vars(const zc_ctx *z, unsigned nvars)
 {
-    unsigned r = nvars / 2 > ZC_ROW_SHIFT ? nvars / 2 - ZC_ROW_SHIFT : 0;
-    unsigned maxc = veil_mle_log2(z->pg->n + 1) - 1; /* log2 of the generators, rounded down */
-    return nvars - r > maxc ? nvars - maxc : r;
+    return nvars > cols_log(z) ? nvars - cols_log(z) : 0;
 }
 
 /* Write (prover) or read (verifier) a commitment; absorbed either way. */
@@ -438,7 +422,7 @@ static int rel_sumcheck_prove(zc_ctx *z, const zc_rel *R, const veil_fe *rel, co
         tabs[ntab] = malloc(sizeof(veil_fe) * N);
         if (!e || !tabs[ntab]) rc = veil_fail(VEIL_ENOMEM, "out of memory");
         if (!rc) {
-            eq_table(e, eq_r, nshared);
+            veil_mle_eq_table(e, eq_r, nshared);
             for (size_t x = 0; x < N; x++)
                 tabs[ntab][x] = e[x >> (nV - nshared)];
         }
@@ -661,9 +645,7 @@ int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
         goto done;
     }
     if (z->prover) {
-        int saved = serial_begin();
         rc = veil_logup_prove_sc(&z->tr, &lr, S, hS, T, m, hT, NULL, rounds, &ev);
-        serial_end(saved);
         if (!rc) rc = fes_io_raw(z, rounds, nr, "lookup rounds");
         if (!rc) rc = fes_io_raw(z, &ev.S, 4, "lookup evals");
     } else {
@@ -741,7 +723,7 @@ static int batch_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, veil_fe *value)
             while (pre < n && (veil_fe_is_zero(&pj[pre]) || veil_fe_eq(&pj[pre], &one)))
                 hi = hi << 1 | !veil_fe_is_zero(&pj[pre++]);
             size_t off = hi << (n - pre), len = (size_t)1 << (n - pre);
-            eq_table(e, pj + pre, n - pre);
+            veil_mle_eq_table(e, pj + pre, n - pre);
             for (size_t i = 0; i < len; i++) {
                 veil_fe_mul(&tmp, &gp, &e[i]);
                 veil_fe_add(&W[off + i], &W[off + i], &tmp);
@@ -811,27 +793,102 @@ static int open_tensor(zc_ctx *z, zc_tensor *t, const veil_fe *point, const veil
     return rc ? veil_fail(VEIL_EVERIFY, "tensor opening rejected: %s", veil_last_error()) : 0;
 }
 
+/* All claims on one tensor reduced to one point and value. */
+static int reduce_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, veil_fe *value)
+{
+    if (t->nclaims > 1 && t->nvars > 0) return batch_claims(z, t, point, value);
+    memcpy(point, t->pts, sizeof(veil_fe) * t->nvars);
+    *value = t->vals[0];
+    for (size_t j = 1; j < t->nclaims; j++) /* nvars == 0: all claims equal */
+        if (!veil_fe_eq(&t->vals[j], value)) return veil_fail(VEIL_EVERIFY, "inconsistent claims on a scalar");
+    return 0;
+}
+
+/* The proof's own committed tensors stacked into one (largest first, each at
+ * a row offset aligned to its row count, so each is the stack's slice with
+ * its leading row bits fixed; a short tensor's row is zero-padded, i.e. its
+ * missing column bits are 0): every claim becomes a claim on the stack,
+ * which is opened once against the concatenated row commitments. */
+static int open_internal(zc_ctx *z)
+{
+    unsigned C = cols_log(z);
+    int idx[ZC_MAX_TENSORS], n = 0;
+    for (int i = 0; i < z->nt; i++)
+        if (z->t[i].kind == ZC_COMMITTED && !z->t[i].external && z->t[i].nclaims) idx[n++] = i;
+    if (!n) return 0;
+    for (int a = 1; a < n; a++) /* by rows, descending; stable: both sides agree */
+        for (int b = a; b > 0 && z->t[idx[b]].cm.rows > z->t[idx[b - 1]].cm.rows; b--) {
+            int tmp = idx[b];
+            idx[b] = idx[b - 1], idx[b - 1] = tmp;
+        }
+    size_t off[ZC_MAX_TENSORS], used = 0;
+    for (int k = 0; k < n; k++) {
+        size_t rows = z->t[idx[k]].cm.rows;
+        off[k] = (used + rows - 1) / rows * rows;
+        used = off[k] + rows;
+    }
+    unsigned r = veil_mle_log2(used);
+    zc_tensor M;
+    memset(&M, 0, sizeof M);
+    M.nvars = r + C;
+    M.kind = ZC_COMMITTED;
+    M.cm = (veil_hyrax_commitment){M.nvars, (size_t)1 << r, (size_t)1 << C, malloc(sizeof(veil_ge) << r)};
+    int rc = M.cm.c ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
+    if (!rc && z->prover) {
+        M.f = calloc((size_t)1 << M.nvars, sizeof(veil_fe));
+        M.blinds = calloc((size_t)1 << r, sizeof(veil_fe));
+        if (!M.f || !M.blinds) rc = veil_fail(VEIL_ENOMEM, "out of memory for the stacked opening");
+    }
+    for (size_t i = 0; !rc && i < M.cm.rows; i++)
+        veil_ge_identity(&M.cm.c[i]);
+    for (int k = 0; !rc && k < n; k++) {
+        zc_tensor *t = &z->t[idx[k]];
+        unsigned rv = veil_mle_log2(t->cm.rows), cv = t->nvars - rv;
+        memcpy(M.cm.c + off[k], t->cm.c, sizeof(veil_ge) * t->cm.rows);
+        if (z->prover) {
+            memcpy(M.blinds + off[k], t->blinds, sizeof(veil_fe) * t->cm.rows);
+            for (size_t i = 0; i < t->cm.rows; i++)
+                memcpy(M.f + ((off[k] + i) << C), t->f + (i << cv), sizeof(veil_fe) << cv);
+        }
+        veil_fe pt[ZC_MAX_VARS + 16];
+        size_t hi = off[k] >> rv; /* the slice's fixed row bits */
+        for (unsigned b = 0; b < r - rv; b++) {
+            if ((hi >> (r - rv - 1 - b)) & 1) veil_fe_one(&pt[b]);
+            else veil_fe_zero(&pt[b]);
+        }
+        for (size_t j = 0; !rc && j < t->nclaims; j++) {
+            const veil_fe *p = t->pts + j * t->nvars;
+            memcpy(pt + (r - rv), p, sizeof(veil_fe) * rv);
+            for (unsigned b = 0; b < C - cv; b++) /* a short row: its high columns are 0 */
+                veil_fe_zero(&pt[r + b]);
+            memcpy(pt + r + (C - cv), p + rv, sizeof(veil_fe) * cv);
+            rc = add_claim(&M, pt, &t->vals[j]);
+        }
+    }
+    veil_fe point[ZC_MAX_VARS + 16], value;
+    veil_transcript_absorb_u64(&z->tr, "finish-stack", (uint64_t)n);
+    if (!rc) rc = reduce_claims(z, &M, point, &value);
+    if (!rc) rc = open_tensor(z, &M, point, &value);
+    if (M.f) veil_wipe_free(M.f, sizeof(veil_fe) << M.nvars);
+    if (M.blinds) veil_wipe_free(M.blinds, sizeof(veil_fe) << r);
+    free(M.pts);
+    free(M.vals);
+    veil_hyrax_commitment_free(&M.cm);
+    return rc;
+}
+
 int zc_finish(zc_ctx *z)
 {
-    for (int i = 0; i < z->nt; i++) {
+    int rc = open_internal(z);
+    for (int i = 0; !rc && i < z->nt; i++) { /* commitments from outside: each on its own */
         zc_tensor *t = &z->t[i];
-        if (t->kind != ZC_COMMITTED || t->nclaims == 0) continue;
+        if (t->kind != ZC_COMMITTED || !t->external || t->nclaims == 0) continue;
         veil_fe point[ZC_MAX_VARS], value;
         veil_transcript_absorb_u64(&z->tr, "finish", (uint64_t)i);
-        int rc = 0;
-        if (t->nclaims == 1 || t->nvars == 0) {
-            memcpy(point, t->pts, sizeof(veil_fe) * t->nvars);
-            value = t->vals[0];
-            for (size_t j = 1; j < t->nclaims; j++) /* nvars == 0: all claims equal */
-                if (!veil_fe_eq(&t->vals[j], &value))
-                    return veil_fail(VEIL_EVERIFY, "inconsistent claims on a scalar");
-        } else {
-            rc = batch_claims(z, t, point, &value);
-        }
+        rc = reduce_claims(z, t, point, &value);
         if (!rc) rc = open_tensor(z, t, point, &value);
-        if (rc) return rc;
     }
-    if (!z->prover && z->pos != z->len)
+    if (!rc && !z->prover && z->pos != z->len)
         return veil_fail(VEIL_EVERIFY, "%zu trailing bytes after the proof", z->len - z->pos);
-    return 0;
+    return rc;
 }
