@@ -67,7 +67,6 @@ static void row(const char *name, const veil_model *m, const veil_qmodel *q,
     printf("| %s | %d:%d | %s | %.2f (%.2f) | %.3f (%.3f)%s | %.1f | %.5f | %.0fx |\n", name,
            first, last, pos ? "decode" : "prefill", pw, pc, vw, vc, rc ? " REJECTED" : "",
            bytes / 1024.0, plain_cpu, pc / (plain_cpu > 1e-6 ? plain_cpu : 1e-6));
-    if (pos) printf("<!-- row above: 1 token at position %d -->\n", pos);
     fflush(stdout);
     veil_zk_shard_proof_free(&p);
     veil_zk_kv_free(kv);

@@ -134,6 +134,22 @@ static void embed_rows(const veil_qmodel *q, const int *tok, int T, int32_t *x)
         veil_qembed(q, tok[i], x + (size_t)i * q->cfg.dim);
 }
 
+/* y (T x dim) is the whole model's integer pass over x from position 0. */
+static int is_forward_pass(const veil_qmodel *q, int T, const int32_t *x, const int32_t *y)
+{
+    size_t n = (size_t)T * q->cfg.dim;
+    int32_t *ref = malloc(sizeof *ref * n);
+    veil_qshard *sh;
+    int ok = ref && !veil_qmodel_shard(q, 0, q->cfg.n_layers, T, &sh);
+    if (ok) {
+        memcpy(ref, x, sizeof *ref * n);
+        ok = !veil_qshard_forward_batch(sh, 0, T, ref) && !memcmp(ref, y, sizeof *ref * n);
+        veil_qshard_free(sh);
+    }
+    free(ref);
+    return ok;
+}
+
 /* Serialize, flip, parse, verify: every outcome must be a clean rejection. */
 static int tampered_accepted(const veil_zk_registry *reg, const veil_zk_shard_proof *p,
                              const uint8_t *nonce, size_t step)
@@ -162,7 +178,7 @@ static void test_prefill(const veil_model *m, const veil_qmodel *q, const veil_z
     int tok[3] = {1, 403, 407}, swapped[3] = {1, 407, 403};
     uint8_t key[32] = {7}, nonce[32] = {9}, nonce2[32] = {10};
     int32_t *x = malloc(sizeof *x * T * dim), *y = malloc(sizeof *y * T * dim);
-    int32_t *mid = malloc(sizeof *mid * T * dim), *ref = malloc(sizeof *ref * T * dim);
+    int32_t *mid = malloc(sizeof *mid * T * dim);
     embed_rows(q, tok, T, x);
     /* honest pipeline of two shards: each verifies and they chain */
     veil_zk_shard_proof p1, p2;
@@ -177,13 +193,7 @@ static void test_prefill(const veil_model *m, const veil_qmodel *q, const veil_z
     printf("shards 0:%d + %d:%d, T=%d: prove %.2f s, verify %.2f s, proofs %zu + %zu bytes\n",
            split, split, L, T, t1 - t0, (veil_now() - t1), p1.body_len, p2.body_len);
     CHECK(veil_zk_shard_link(&p1, &p2) == 0);
-    /* the output is the integer forward pass's */
-    veil_qshard *sh;
-    CHECK(veil_qmodel_shard(q, 0, L, T, &sh) == 0);
-    memcpy(ref, x, sizeof *x * T * dim);
-    CHECK(veil_qshard_forward_batch(sh, 0, T, ref) == 0);
-    CHECK(memcmp(ref, y, sizeof *y * T * dim) == 0);
-    veil_qshard_free(sh);
+    CHECK(is_forward_pass(q, T, x, y)); /* the output is the integer forward pass's */
     /* the client's own commitments match the proofs' boundaries */
     uint8_t *cin, *cout;
     size_t lin, lout;
@@ -239,7 +249,6 @@ static void test_prefill(const veil_model *m, const veil_qmodel *q, const veil_z
     free(x);
     free(y);
     free(mid);
-    free(ref);
 }
 
 /* A generation as a chain of proofs per shard: a prefill chunk of P tokens,
@@ -308,13 +317,8 @@ static void test_decode(const veil_model *m, const veil_qmodel *q, const veil_zk
     }
     printf("decode chain: prefill %d + %d steps over 2 shards: prove %.2f s, verify %.2f s, "
            "%zu proof bytes\n", DP, DN - DP, prove, verify, bytes);
-    /* the chain's output is the integer forward pass's, step by step */
+    CHECK(is_forward_pass(q, DN, x, y)); /* the chain's output, step by step */
     veil_qshard *sh;
-    CHECK(veil_qmodel_shard(q, 0, L, DN, &sh) == 0);
-    memcpy(ref, x, sizeof *x * DN * dim);
-    CHECK(veil_qshard_forward_batch(sh, 0, DN, ref) == 0);
-    CHECK(memcmp(ref, y, sizeof *y * DN * dim) == 0);
-    veil_qshard_free(sh);
     /* a decode step over a cache that differs from the committed one in a
      * single value (the prover lies about an earlier key) is rejected */
     veil_zk_kv *kv2;
