@@ -11,7 +11,10 @@
 #define GENS_N (1 << 12) /* columns: tensors up to 2^24 entries */
 #define PROOF_MAGIC "VZKS"
 #define PROOF_VERSION 2
-#define REG_MAGIC "VZKR"
+/* "VZR2": weight blindings keyed by the layer's own weights (the "VZKR"
+ * files of the first format keyed them by the public checkpoint hash and
+ * are refused) */
+#define REG_MAGIC "VZR2"
 
 static veil_pedersen_gens g_gens;
 static int g_gens_rc = -1;
@@ -260,8 +263,10 @@ int veil_zk_registry_read(const char *path, veil_zk_registry *out)
     int rc = read_file(path, &b, &n, (size_t)1 << 30);
     if (rc) return rc;
     if (n < pos || memcmp(b, REG_MAGIC, 4)) {
+        int old = n >= 4 && !memcmp(b, "VZKR", 4);
         free(b);
-        return veil_fail(VEIL_EINVAL, "%s is not a veil commitments file", path);
+        return veil_fail(VEIL_EINVAL, old ? "%s is a commitments file of the first format: commit the model again"
+                                          : "%s is not a veil commitments file", path);
     }
     veil_config *c = &out->cfg;
     int *f[8] = {&c->dim, &c->hidden_dim, &c->n_layers, &c->n_heads, &c->n_kv_heads,
