@@ -9,7 +9,7 @@ if ldd "$dir/test_loader" 2>/dev/null | grep -q libasan; then
   echo "SKIP: AddressSanitizer build: valgrind does not apply"; exit 77
 fi
 pass=0 fail=0
-for t in test_loader test_tokenizer test_kernels test_model; do
+for t in test_loader test_tokenizer test_kernels test_model test_critical; do
   [ -x "$dir/$t" ] || continue
   valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
     "$dir/$t" > "/tmp/valgrind-$$-$t.log" 2>&1

@@ -44,6 +44,9 @@ int veil_ct_equal(const void *a, const void *b, size_t n);
 
 /* Monotonic clock in seconds. */
 double veil_now(void);
+/* A progress callback (ctx: the label, a string): "label done/total" on
+ * stderr, redrawn in place on a terminal, only the final line otherwise. */
+void veil_progress(void *label, int done, int total);
 
 /* SHA-256 of a buffer; hex encoding of bytes (out has 2n+1 bytes). */
 void veil_sha256(const void *data, size_t n, uint8_t out[32]);

@@ -48,13 +48,6 @@ static const cli_opt commit_opts[] = {
     {0},
 };
 
-static void progress(void *ctx, int done, int total)
-{
-    (void)ctx;
-    fprintf(stderr, "\rcommitting layer weights: %d/%d", done, total);
-    if (done == total) fputc('\n', stderr);
-}
-
 /* One line per shard: its layers and a digest of its layers' commitments. */
 static int report_shards(const veil_zk_registry *r, const char *spec)
 {
@@ -100,7 +93,7 @@ static int run_commit(cli_args *a)
     veil_zk_registry r;
     int rc = CLI_FAIL;
     double t0 = veil_now();
-    if (veil_zk_commit_model(m, q, &r, progress, NULL)) {
+    if (veil_zk_commit_model(m, q, &r, veil_progress, "committing layer weights:")) {
         cli_fail_lib("cannot commit to the model");
         goto done;
     }

@@ -569,13 +569,6 @@ veil_backend veil_crit_backend(veil_crit *c) { return (veil_backend){.ctx = c, .
 
 /* ---- setup ---------------------------------------------------------------------- */
 
-static void commit_progress(void *ctx, int done, int total)
-{
-    (void)ctx;
-    fprintf(stderr, "\rveil critical: committing layer weights %d/%d", done, total);
-    if (done == total) fputc('\n', stderr);
-}
-
 /* SVE: keys for the schedule's shards, each shard's weights transformed
  * and quantized (the ZK_LOAD payloads), and the qmodel of all of them (the
  * weights the registry commits to). */
@@ -621,7 +614,8 @@ static int setup_registry(veil_crit *c)
         veil_qlayer *ql = calloc((size_t)c->m->cfg.n_layers, sizeof *ql);
         veil_qmodel qxf;
         int rc = ql ? setup_sve(c, &qxf, ql) : veil_fail(VEIL_ENOMEM, "out of memory");
-        if (!rc) rc = veil_zk_commit_model(c->m, &qxf, &c->own_reg, c->o.quiet ? NULL : commit_progress, NULL);
+        if (!rc) rc = veil_zk_commit_model(c->m, &qxf, &c->own_reg, c->o.quiet ? NULL : veil_progress,
+                                          "veil critical: committing layer weights");
         if (!rc) c->reg = &c->own_reg;
         if (c->xf_ints)
             veil_wipe_free(c->xf_ints, sizeof(int32_t) * veil_layer_floats(&c->m->cfg) * c->m->cfg.n_layers);
@@ -637,7 +631,8 @@ static int setup_registry(veil_crit *c)
     }
     veil_qmodel *q;
     int rc = veil_qmodel_new(c->m, &q);
-    if (!rc) rc = veil_zk_commit_model(c->m, q, &c->own_reg, c->o.quiet ? NULL : commit_progress, NULL);
+    if (!rc) rc = veil_zk_commit_model(c->m, q, &c->own_reg, c->o.quiet ? NULL : veil_progress,
+                                          "veil critical: committing layer weights");
     veil_qmodel_free(q);
     if (!rc) c->reg = &c->own_reg;
     return rc;

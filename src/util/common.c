@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,4 +86,11 @@ int veil_unhex(const char *hex, uint8_t *out, size_t n)
     for (size_t i = 0; i < n; i++)
         out[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
     return 0;
+}
+
+void veil_progress(void *label, int done, int total)
+{
+    int tty = isatty(STDERR_FILENO);
+    if (tty) fprintf(stderr, "\r%s %d/%d%s", (const char *)label, done, total, done == total ? "\n" : "");
+    else if (done == total) fprintf(stderr, "%s %d/%d\n", (const char *)label, done, total);
 }
