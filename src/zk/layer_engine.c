@@ -36,6 +36,7 @@ void zc_free(zc_ctx *z)
         veil_hyrax_commitment_free(&t->cm);
     }
     if (z->prover) free(z->buf);
+    free(z->pend);
     memset(z, 0, sizeof *z);
 }
 
@@ -85,6 +86,8 @@ static int fes_io_raw(zc_ctx *z, veil_fe *v, size_t n, const char *label)
     }
     return 0;
 }
+
+#define ZC_BATCH 16 /* relations reduced by one sum-check at most */
 
 /* Sum-check rounds without g(1) (veil_sc_compress): the prover writes its
  * rounds (already absorbed by veil_sc_prove); the verifier reads them and
@@ -296,6 +299,26 @@ static unsigned slice_prefix(const zc_term *tm, unsigned n, size_t *off)
 
 /* The form's value at a relation point: each committed tensor's value is
  * sent by the prover and becomes a claim; public ones are computed. */
+/* An evaluation of tensor term tm already sent at the batch's point. */
+static struct zc_ev *ev_find(zc_ctx *z, const zc_term *tm, const veil_fe *relpt)
+{
+    if (!z->ev_at) return NULL;
+    if (z->ev_at != relpt) z->nev = 0;
+    z->ev_at = relpt;
+    for (int i = 0; i < z->nev; i++)
+        if (z->ev[i].t == tm->t && !memcmp(z->ev[i].map, tm->map, z->t[tm->t].nvars)) return &z->ev[i];
+    return NULL;
+}
+
+static void ev_keep(zc_ctx *z, const zc_term *tm, const veil_fe *v)
+{
+    if (!z->ev_at || z->nev == ZC_EVCACHE) return;
+    struct zc_ev *e = &z->ev[z->nev++];
+    e->t = tm->t;
+    memcpy(e->map, tm->map, sizeof e->map);
+    e->v = *v;
+}
+
 static int lin_eval(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, veil_fe *out)
 {
     *out = l->cst;
@@ -303,6 +326,12 @@ static int lin_eval(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, veil_fe *o
         const zc_term *tm = &l->term[i];
         zc_tensor *t = &z->t[tm->t];
         veil_fe pt[ZC_MAX_VARS], v, cv;
+        struct zc_ev *seen = t->kind == ZC_COMMITTED ? ev_find(z, tm, relpt) : NULL;
+        if (seen) {
+            veil_fe_mul(&cv, &tm->c, &seen->v);
+            veil_fe_add(out, out, &cv);
+            continue;
+        }
         term_point(tm, t->nvars, relpt, pt);
         int rc = 0;
         if (z->prover || t->kind == ZC_PUBLIC) {
@@ -313,6 +342,7 @@ static int lin_eval(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, veil_fe *o
         if (!rc && t->kind == ZC_COMMITTED) {
             rc = zc_fe_io(z, "eval", &v);
             if (!rc) rc = add_claim(t, pt, &v);
+            if (!rc) ev_keep(z, tm, &v);
         }
         if (rc) return rc;
         veil_fe_mul(&cv, &tm->c, &v);
@@ -405,16 +435,17 @@ static int lin_uses(const zc_lin *l, unsigned v)
     return 0;
 }
 
-/* Prover: the sum-check of eq(r_shared, .) * sum_p coef_p prod ops over V. */
-static int rel_sumcheck_prove(zc_ctx *z, const zc_rel *R, const veil_fe *rel, const uint8_t *vpos,
-                              unsigned nV, unsigned deg, const veil_fe *eq_r, unsigned nshared,
-                              veil_fe *rounds, veil_fe *rho)
+/* Prover: the sum-check over V of eq(r_shared, .) * sum_j g^j sum_p coef_p
+ * prod ops of the k relations R (one shared eq table). */
+static int rel_sumcheck_prove(zc_ctx *z, const zc_rel *const *R, int k, const veil_fe *gp,
+                              const veil_fe *rel, const uint8_t *vpos, unsigned nV, unsigned deg,
+                              const veil_fe *eq_r, unsigned nshared, veil_fe *rounds, veil_fe *rho)
 {
     veil_sc_poly p;
     veil_sc_poly_init(&p, nV);
-    veil_fe *tabs[10] = {0}, finals[10];
+    veil_fe *tabs[VEIL_SC_MAX_TABLES] = {0}, finals[VEIL_SC_MAX_TABLES];
     int ntab = 0, rc = 0, eqi = -1;
-    size_t N = (size_t)1 << nV;
+    size_t N = (size_t)1 << nV, nt = 0;
     if (nshared) {
         /* eq(r_shared, x_shared) expanded over V (shared variables first) */
         size_t M = (size_t)1 << nshared;
@@ -429,24 +460,25 @@ static int rel_sumcheck_prove(zc_ctx *z, const zc_rel *R, const veil_fe *rel, co
         free(e);
         eqi = ntab++;
     }
-    for (int q = 0; q < R->nprod && !rc; q++) {
-        const zc_prod *pr = &R->prod[q];
-        veil_sc_term *tm = &p.term[q];
-        tm->coef = pr->coef;
-        tm->nf = 0;
-        if (eqi >= 0) tm->f[tm->nf++] = (uint8_t)eqi;
-        for (int k = 0; k < pr->nops && !rc; k++) {
-            tabs[ntab] = op_table(z, &pr->op[k], rel, vpos, nV);
-            if (!tabs[ntab]) rc = veil_fail(VEIL_ENOMEM, "out of memory (relation tables)");
-            tm->f[tm->nf++] = (uint8_t)ntab++;
+    for (int j = 0; j < k && !rc; j++)
+        for (int q = 0; q < R[j]->nprod && !rc; q++) {
+            const zc_prod *pr = &R[j]->prod[q];
+            veil_sc_term *tm = &p.term[nt++];
+            veil_fe_mul(&tm->coef, &pr->coef, &gp[j]);
+            tm->nf = 0;
+            if (eqi >= 0) tm->f[tm->nf++] = (uint8_t)eqi;
+            for (int o = 0; o < pr->nops && !rc; o++) {
+                tabs[ntab] = op_table(z, &pr->op[o], rel, vpos, nV);
+                if (!tabs[ntab]) rc = veil_fail(VEIL_ENOMEM, "out of memory (relation tables)");
+                tm->f[tm->nf++] = (uint8_t)ntab++;
+            }
         }
-    }
-    p.nterms = (size_t)R->nprod;
-    for (int k = 0; k < ntab && !rc; k++)
-        if (veil_sc_add_table(&p, tabs[k]) < 0) rc = VEIL_ERANGE;
+    p.nterms = nt;
+    for (int t = 0; t < ntab && !rc; t++)
+        if (veil_sc_add_table(&p, tabs[t]) < 0) rc = VEIL_ERANGE;
     if (!rc) rc = veil_sc_prove(&z->tr, &p, deg, NULL, rounds, rho, finals);
-    for (int k = 0; k < ntab; k++)
-        free(tabs[k]);
+    for (int t = 0; t < ntab; t++)
+        free(tabs[t]);
     return rc;
 }
 
@@ -469,7 +501,8 @@ static unsigned rel_vars(const zc_rel *R, const veil_fe *rel, uint8_t *vpos, vei
         }
         if (shared) {
             vpos[v] = (uint8_t)nV++;
-            eq_r[(*nshared)++] = rel[v];
+            if (eq_r) eq_r[*nshared] = rel[v];
+            (*nshared)++;
         }
     }
     for (unsigned v = R->nA; v < R->nA + R->nC; v++)
@@ -481,21 +514,59 @@ static unsigned rel_vars(const zc_rel *R, const veil_fe *rel, uint8_t *vpos, vei
     return nV;
 }
 
-int zc_relation(zc_ctx *z, const zc_rel *R)
+/* Tables and terms a relation adds to a batch's sum-check. */
+static void rel_size(const zc_rel *R, int *tables, int *terms)
 {
-    unsigned N = R->nA + R->nC;
-    if (N > ZC_MAX_VARS || R->nprod < 1 || R->nprod > 3)
-        return veil_fail(VEIL_ERANGE, "relation shape out of range");
+    *terms = R->nprod;
+    *tables = 0;
     for (int q = 0; q < R->nprod; q++)
-        if (R->prod[q].nops < 1 || R->prod[q].nops > 3)
-            return veil_fail(VEIL_ERANGE, "relation product shape out of range");
+        *tables += R->prod[q].nops;
+}
+
+/* Two relations batch when they reduce over the same variables. */
+static int same_shape(const zc_rel *a, const zc_rel *b)
+{
+    uint8_t va[ZC_MAX_VARS], vb[ZC_MAX_VARS];
+    unsigned sa, sb, da, db;
+    if (a->nA != b->nA || a->nC != b->nC) return 0;
+    rel_vars(a, NULL, va, NULL, &sa, &da);
+    rel_vars(b, NULL, vb, NULL, &sb, &db);
+    return sa == sb && !memcmp(va, vb, a->nA + a->nC);
+}
+
+/* The pending batch: one point r_A for all, their left-hand sides, a
+ * challenge g, then one sum-check of sum_j g^j (relation j) and the check of
+ * its final value against the factors' evaluations at the sum-check point. */
+static int run_batch(zc_ctx *z, const zc_rel *const *R, int k)
+{
+    unsigned nA = R[0]->nA, N = nA + R[0]->nC;
     veil_fe rel[ZC_MAX_VARS], rho[ZC_MAX_VARS], H, final, pt[ZC_MAX_VARS], eq_r[ZC_MAX_VARS];
-    veil_transcript_absorb_u64(&z->tr, "rel-shape", (uint64_t)R->nA << 32 | R->nC);
-    veil_transcript_challenges(&z->tr, "rel-rA", rel, R->nA);
-    int rc = lin_eval(z, &R->lhs, rel, &H);
-    if (rc) return rc;
+    veil_fe gp[ZC_BATCH], Hj, g, tmp;
+    veil_transcript_absorb_u64(&z->tr, "rel-shape", (uint64_t)nA << 32 | R[0]->nC);
+    veil_transcript_absorb_u64(&z->tr, "rel-batch", (uint64_t)k);
+    veil_transcript_challenges(&z->tr, "rel-rA", rel, nA);
+    int rc = 0;
+    veil_fe_zero(&H);
+    veil_fe_one(&gp[0]);
+    z->ev_at = rel, z->nev = 0; /* one evaluation per view and point */
+    for (int j = 0; j < k && !rc; j++) {
+        rc = lin_eval(z, &R[j]->lhs, rel, &Hj);
+        if (!rc && j == 0 && k > 1) veil_transcript_challenge(&z->tr, "rel-gamma", &g);
+        if (!rc && j) veil_fe_mul(&gp[j], &gp[j - 1], &g);
+        veil_fe_mul(&tmp, &gp[j], &Hj);
+        veil_fe_add(&H, &H, &tmp);
+    }
+    if (rc) {
+        z->ev_at = NULL;
+        return rc;
+    }
     uint8_t vpos[ZC_MAX_VARS];
-    unsigned nshared, deg, nV = rel_vars(R, rel, vpos, eq_r, &nshared, &deg);
+    unsigned nshared, deg = 1, nV = 0;
+    for (int j = 0; j < k; j++) { /* same variables; the degree is the largest */
+        unsigned dj;
+        nV = rel_vars(R[j], rel, vpos, eq_r, &nshared, &dj);
+        if (dj > deg) deg = dj;
+    }
     if (nV == 0) {
         final = H;
     } else {
@@ -503,7 +574,7 @@ int zc_relation(zc_ctx *z, const zc_rel *R)
         veil_fe *rounds = malloc(sizeof(veil_fe) * nr);
         if (!rounds) return veil_fail(VEIL_ENOMEM, "out of memory");
         if (z->prover) {
-            rc = rel_sumcheck_prove(z, R, rel, vpos, nV, deg, eq_r, nshared, rounds, rho);
+            rc = rel_sumcheck_prove(z, R, k, gp, rel, vpos, nV, deg, eq_r, nshared, rounds, rho);
             veil_fe first;
             if (!rc) veil_sc_first_sum(rounds, &first);
             if (!rc && !veil_fe_eq(&first, &H))
@@ -516,26 +587,78 @@ int zc_relation(zc_ctx *z, const zc_rel *R)
             rc = rounds_io(z, NULL, nV, deg, &H, rho, &final, "rounds");
         }
         free(rounds);
-        if (rc) return rc;
+        if (rc) {
+            z->ev_at = NULL;
+            return rc;
+        }
     }
     for (unsigned v = 0; v < N; v++)
         pt[v] = vpos[v] == 0xFF ? rel[v] : rho[vpos[v]];
+    z->ev_at = pt, z->nev = 0;
     veil_fe eqv, sum, opv, acc;
     veil_fe_one(&eqv);
     if (nshared) veil_mle_eq_eval(&eqv, eq_r, rho, nshared);
     veil_fe_zero(&sum);
-    for (int q = 0; q < R->nprod; q++) {
-        veil_fe_mul(&acc, &R->prod[q].coef, &eqv);
-        for (int k = 0; k < R->prod[q].nops; k++) {
-            rc = lin_eval(z, &R->prod[q].op[k], pt, &opv);
-            if (rc) return rc;
-            veil_fe_mul(&acc, &acc, &opv);
+    for (int j = 0; j < k; j++)
+        for (int q = 0; q < R[j]->nprod; q++) {
+            veil_fe_mul(&acc, &R[j]->prod[q].coef, &eqv);
+            veil_fe_mul(&acc, &acc, &gp[j]);
+            for (int o = 0; o < R[j]->prod[q].nops && !rc; o++) {
+                rc = lin_eval(z, &R[j]->prod[q].op[o], pt, &opv);
+                veil_fe_mul(&acc, &acc, &opv);
+            }
+            veil_fe_add(&sum, &sum, &acc);
         }
-        veil_fe_add(&sum, &sum, &acc);
-    }
+    z->ev_at = NULL;
+    if (rc) return rc;
     if (!veil_fe_eq(&sum, &final))
         return veil_fail(z->prover ? VEIL_EINVAL : VEIL_EVERIFY,
                          "relation check failed at the sum-check point");
+    return 0;
+}
+
+/* Every pending relation, grouped by shape in order of first appearance;
+ * a group is cut where the sum-check's table or term budget would overflow. */
+static int flush_relations(zc_ctx *z)
+{
+    int n = z->npend, rc = 0;
+    z->npend = 0;
+    uint8_t *done = calloc(n ? n : 1, 1);
+    if (!done) return veil_fail(VEIL_ENOMEM, "out of memory");
+    for (int i = 0; i < n && !rc; i++) {
+        while (!done[i] && !rc) {
+            const zc_rel *G[ZC_BATCH];
+            int k = 0, tables = 1, terms = 0, t, m; /* 1: the shared eq table */
+            for (int j = i; j < n && k < ZC_BATCH; j++) {
+                if (done[j] || (k && !same_shape(G[0], &z->pend[j]))) continue;
+                rel_size(&z->pend[j], &t, &m);
+                if (k && (tables + t > VEIL_SC_MAX_TABLES || terms + m > VEIL_SC_MAX_TERMS)) continue;
+                tables += t, terms += m;
+                G[k++] = &z->pend[j];
+                done[j] = 1;
+            }
+            rc = run_batch(z, G, k);
+        }
+    }
+    free(done);
+    return rc;
+}
+
+int zc_relation(zc_ctx *z, const zc_rel *R)
+{
+    unsigned N = R->nA + R->nC;
+    if (N > ZC_MAX_VARS || R->nprod < 1 || R->nprod > 3)
+        return veil_fail(VEIL_ERANGE, "relation shape out of range");
+    for (int q = 0; q < R->nprod; q++)
+        if (R->prod[q].nops < 1 || R->prod[q].nops > 3)
+            return veil_fail(VEIL_ERANGE, "relation product shape out of range");
+    if (z->npend == z->cappend) {
+        int cap = z->cappend ? 2 * z->cappend : 64;
+        zc_rel *np = realloc(z->pend, sizeof *np * cap);
+        if (!np) return veil_fail(VEIL_ENOMEM, "out of memory for relations");
+        z->pend = np, z->cappend = cap;
+    }
+    z->pend[z->npend++] = *R;
     return 0;
 }
 
@@ -598,6 +721,8 @@ static int lookup_witness(zc_ctx *z, const zc_lookup *lk, const veil_fe *alpha,
 
 int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
 {
+    int frc = flush_relations(z);
+    if (frc) return frc;
     if (lk->a > ZC_MAX_VARS || lk->b > ZC_MAX_VARS || lk->ncols < 1 || lk->ncols > ZC_MAX_COLS)
         return veil_fail(VEIL_ERANGE, "lookup shape out of range");
     size_t n1 = (size_t)1 << lk->a, n2 = (size_t)1 << lk->b;
@@ -879,7 +1004,8 @@ static int open_internal(zc_ctx *z)
 
 int zc_finish(zc_ctx *z)
 {
-    int rc = open_internal(z);
+    int rc = flush_relations(z);
+    if (!rc) rc = open_internal(z);
     for (int i = 0; !rc && i < z->nt; i++) { /* commitments from outside: each on its own */
         zc_tensor *t = &z->t[i];
         if (t->kind != ZC_COMMITTED || !t->external || t->nclaims == 0) continue;

@@ -69,10 +69,23 @@ typedef struct {
     zc_prod prod[3];
 } zc_rel;
 
+#define ZC_EVCACHE 96 /* distinct evaluations remembered at one point */
+
 typedef struct {
     int prover;
     int threads;
     veil_transcript tr;
+    zc_rel *pend; /* relations waiting for their sum-checks (zc_relation) */
+    int npend, cappend;
+    /* while a batch evaluates its forms at one point: the tensor evaluations
+     * already sent there, so a view used by several relations is sent once */
+    const veil_fe *ev_at;
+    int nev;
+    struct zc_ev {
+        int t;
+        uint8_t map[ZC_MAX_VARS];
+        veil_fe v;
+    } ev[ZC_EVCACHE];
     const veil_pedersen_gens *pg;
     zc_tensor t[ZC_MAX_TENSORS];
     int nt;
@@ -101,6 +114,12 @@ void zc_lin_add(zc_lin *l, int t, int64_t c, const uint8_t *map, unsigned nvars)
 /* map helper: dst[i] = first + i for i < n */
 void zc_map_range(uint8_t *dst, unsigned first, unsigned n);
 
+/* Relations are deferred and batched: before the next lookup (or at
+ * zc_finish) the pending relations are grouped by shape (the same free,
+ * summed and shared variables), and each group is reduced by one sum-check
+ * on a random combination of its relations (powers of a challenge drawn
+ * after their left-hand sides), so a proof carries far fewer rounds.  A
+ * failure therefore surfaces at that later call. */
 int zc_relation(zc_ctx *z, const zc_rel *r);
 
 /* Lookup of tuples (col_0[x], .., col_{nc-1}[x]) in a public table of 2^b
