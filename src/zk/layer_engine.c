@@ -777,7 +777,8 @@ int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
         rc = fes_io_raw(z, rounds, nr, "lookup rounds");
         if (!rc) rc = veil_logup_verify_sc(&z->tr, &lr, NULL, rounds, &final);
         if (!rc) rc = fes_io_raw(z, &ev.S, 4, "lookup evals");
-        const veil_fe *pb = veil_logup_point_b(&lr);
+        /* the point exists only once the sum-check ran (lr.L is set there) */
+        const veil_fe *pb = rc ? NULL : veil_logup_point_b(&lr);
         veil_fe_zero(&T_at);
         veil_fe_one(&ck);
         for (int c = 0; !rc && c < lk->ncols; c++) {
