@@ -751,7 +751,7 @@ static int zk_defer(void *ctx, veil_crit_job *job)
     return 1;
 }
 
-/* ZK_FORWARD: layers of a checkpoint from --models over a whole prefix, with
+/* ZK_FORWARD: layers of a checkpoint from --models (or of an upload) over the rows so far, with
  * a proof when asked (in early mode queued on the proving pool, so this
  * connection keeps serving). A refusal before any reply is an ERROR frame
  * and the connection stays; a failure after a reply went out closes it. */
