@@ -74,10 +74,11 @@ contains "progress per proven step" "$tmp/err" "veil critical: positions 0..1: 2
 kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
 contains "the node proved on its pool" "$tmp/w0.log" "ZK proof for"
 # SVE + critical: the client transforms, quantizes, commits and uploads each
-# shard's weights; node 0 alters one uploaded weight per layer, its proof
-# fails against the client's commitments, and node 1 takes its shard over.
-check "demo critical --sve strong, altered upload" 0 "$bin" demo --nodes 2 --security critical --sve strong \
-  -m "$m" -z "$z" --adversary wrong-model --adversary-node 0 -i "Once" -n 3 -t 0
+# shard's weights (and moves the rows into shard 1's own basis between the
+# shards); node 0 alters one uploaded weight per layer, its proof fails
+# against the client's commitments, and node 1 takes its shard over.
+check "demo critical --sve strong --sve-hop 1, altered upload" 0 "$bin" demo --nodes 2 --security critical \
+  --sve strong --sve-hop 1 -m "$m" -z "$z" --adversary wrong-model --adversary-node 0 -i "Once" -n 3 -t 0
 contains "sve text" "$tmp/out" "Once upon"
 contains "sve uploads announced" "$tmp/err" "veil critical: SVE strong"
 contains "altered upload flagged" "$tmp/err" "node node0 flagged: proof rejected"

@@ -114,6 +114,8 @@ typedef struct {
                                       * which the client quantizes, commits and uploads
                                       * (ZK_LOAD); hidden states cross the network only in
                                       * the secret basis */
+    int sve_hop;                     /* with sve: back to the client and into a fresh basis
+                                      * after every sve_hop shards (0 = one basis) */
     veil_ledger *ledger;             /* NULL = no reputation record */
     int quiet;                       /* no progress lines on stderr */
     const char *name;                /* client name in HELLO */

@@ -38,7 +38,7 @@ static int refuse_unsupported(cli_args *a, int mode)
         return cli_usage_error(a, "--sve with --commitments: the registry covers this session's transformed "
                                   "weights, so the client makes it");
     if (cli_int(a, "sve-hop", 0, 0, VEIL_MAX_LAYERS, &hop)) return CLI_USAGE;
-    if (hop) return cli_usage_error(a, "%s with --sve-hop: not supported (one secret basis per session)", what);
+    if (hop && !cli_has(a, "sve")) return cli_usage_error(a, "--sve-hop needs --sve");
     if (cli_int(a, "split", 0, 0, VEIL_MAX_LAYERS, &v)) return CLI_USAGE;
     if (v) return cli_usage_error(a, "%s does not take --split (every layer runs, and is proven, on a node)", what);
     if (cli_int(a, "replicas", 1, 1, 8, &v)) return CLI_USAGE;
@@ -100,8 +100,10 @@ int net_critical_generate(cli_args *a, const char *const *nodes, int n, const ve
     long timeout;
     veil_gen_opts go;
     if ((rc = refuse_unsupported(a, mode))) return rc;
+    long hop;
     if (cli_model_paths(a, mpath, zpath) || cli_sampling_opts(a, &go) ||
-        cli_int(a, "timeout", 600000, 100, 3600000, &timeout))
+        cli_int(a, "timeout", 600000, 100, 3600000, &timeout) ||
+        cli_int(a, "sve-hop", 0, 0, VEIL_MAX_LAYERS, &hop))
         return CLI_USAGE;
     veil_model *m = NULL;
     veil_tokenizer *tk = NULL;
@@ -124,7 +126,7 @@ int net_critical_generate(cli_args *a, const char *const *nodes, int n, const ve
         }
         veil_crit_opts o = {.nodes = nodes, .n_nodes = n, .transport = t, .timeout_ms = (int)timeout,
                             .prove = mode == 2, .sync = cli_has(a, "prove-sync"), .registry = have_reg ? &reg : NULL, .ledger = ledger,
-                            .name = "veil-run", .sve = (int)sve};
+                            .name = "veil-run", .sve = (int)sve, .sve_hop = (int)hop};
         veil_gen_stats gs;
         veil_backend b;
         if (veil_crit_new(m, &o, &c)) cli_fail_lib("cannot build the integer pipeline");

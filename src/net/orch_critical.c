@@ -321,7 +321,8 @@ enum { P_OK = 0, P_FLAG = 1, P_DOWN = 2 };
 
 typedef struct {
     int start, sent; /* shards start..sent were asked in this attempt */
-    int32_t *rows[VEIL_MAX_LAYERS];
+    int32_t *rows[VEIL_MAX_LAYERS];  /* each shard's output */
+    int32_t *in[VEIL_MAX_LAYERS];    /* each shard's input as sent (after an SVE hop) */
     uint8_t *proof[VEIL_MAX_LAYERS];
     size_t plen[VEIL_MAX_LAYERS];
     int node[VEIL_MAX_LAYERS], bad[VEIL_MAX_LAYERS];
@@ -393,6 +394,22 @@ static int pipe_read(veil_crit *c, pipe_t *p, int i, veil_frame *f)
     return rc ? rc : 0;
 }
 
+/* SVE with hops: rows leaving shard s move into the next segment's basis
+ * at the client (dequantize, rekey, quantize). 1 when it did, 0 when no
+ * hop follows s, < 0 on error. */
+static int sve_hop(veil_crit *c, int s, int32_t *x, int N)
+{
+    if (!c->keys || s + 1 >= c->n_shards || !veil_sve_hop_after(c->keys, s)) return 0;
+    size_t n = (size_t)N * c->m->cfg.dim;
+    float *f = malloc(sizeof *f * n);
+    if (!f) return veil_fail(VEIL_ENOMEM, "out of memory");
+    veil_q_dequantize(x, f, n);
+    int rc = veil_sve_rekey_hop(c->keys, s, f, N);
+    if (!rc) rc = veil_q_quantize(f, x, n, INT32_MAX);
+    veil_wipe_free(f, sizeof *f * n);
+    return rc ? rc : 1;
+}
+
 /* Phase 1: ask shards start.. in order, each on the rows of the previous,
  * until one gives no rows. */
 static void pipe_ask(veil_crit *c, pipe_t *p, const int32_t *x_in, int pos, int N)
@@ -403,11 +420,14 @@ static void pipe_ask(veil_crit *c, pipe_t *p, const int32_t *x_in, int pos, int 
         p->node[s] = nd ? (int)(nd - c->nodes) : -1;
         if (!nd) return pipe_fail(p, s, P_DOWN, veil_last_error());
         int i = p->node[s];
-        step st = {.s = s, .pos = pos, .N = N, .x_in = s == p->start ? x_in : p->rows[s - 1]};
+        size_t rows = (size_t)N * c->m->cfg.dim, pl = 1;
+        if (!(p->rows[s] = malloc(4 * rows)) || !(p->in[s] = malloc(4 * rows)))
+            return pipe_fail(p, s, P_DOWN, "out of memory");
+        memcpy(p->in[s], s == p->start ? x_in : p->rows[s - 1], 4 * rows);
+        if (s && sve_hop(c, s - 1, p->in[s], N) < 0) return pipe_fail(p, s, P_DOWN, veil_last_error());
+        step st = {.s = s, .pos = pos, .N = N, .x_in = p->in[s]};
         if (RAND_bytes(p->nonce[s], VEIL_ZK_NONCE_BYTES) != 1) return pipe_fail(p, s, P_DOWN, "no randomness");
         memcpy(st.nonce, p->nonce[s], sizeof st.nonce);
-        size_t rows = (size_t)N * c->m->cfg.dim, pl = 1;
-        if (!(p->rows[s] = malloc(4 * rows))) return pipe_fail(p, s, P_DOWN, "out of memory");
         if (send_req(c, nd, &st, 1)) return node_lost(p, i, P_DOWN, veil_last_error());
         veil_frame f;
         int rc;
@@ -441,7 +461,11 @@ static int pipe_verify(veil_crit *c, pipe_t *p, const int32_t *x_in, int pos, in
         uint8_t *out_cm = NULL;
         size_t out_len = 0;
         st.s = s;
-        st.x_in = s == p->start ? x_in : p->rows[s - 1];
+        st.x_in = p->in[s];
+        if (s && c->keys && veil_sve_hop_after(c->keys, s - 1)) { /* another basis: its own commitment */
+            free(st.in_cm);
+            st.in_cm = NULL;
+        }
         memcpy(st.nonce, p->nonce[s], sizeof st.nonce);
         if (!p->bad[s] && check_proof(c, &st, p->rows[s], p->proof[s], p->plen[s], &out_cm, &out_len))
             pipe_fail(p, s, P_FLAG, veil_last_error());
@@ -458,6 +482,8 @@ static void pipe_clear(pipe_t *p, int from, int n_shards)
 {
     for (int s = from; s < n_shards; s++) {
         free(p->rows[s]);
+        free(p->in[s]);
+        p->in[s] = NULL;
         free(p->proof[s]);
         p->rows[s] = NULL, p->proof[s] = NULL, p->bad[s] = 0, p->plen[s] = 0;
     }
@@ -497,7 +523,7 @@ static int run_pipelined(veil_crit *c, int pos, int N, int32_t *cur)
         p->start = f;
         in = f ? p->rows[f - 1] : cur;
     }
-    for (int s = 0; !rc && s < c->n_shards; s++) keep_input(c, s, pos, N, s ? p->rows[s - 1] : cur);
+    for (int s = 0; !rc && s < c->n_shards; s++) keep_input(c, s, pos, N, p->in[s]);
     if (!rc) memcpy(cur, p->rows[c->n_shards - 1], sizeof(int32_t) * (size_t)N * c->m->cfg.dim);
     pipe_clear(p, 0, c->n_shards);
     free(p);
@@ -524,6 +550,12 @@ static int run_chain(veil_crit *c, int pos, int N, int32_t *cur)
         st.in_cm = out_cm; /* the output commitment is the next shard's input commitment */
         st.in_len = out_len;
         memcpy(cur, y, 4 * rows);
+        int h = rc ? 0 : sve_hop(c, s, cur, N);
+        if (h < 0) rc = h;
+        if (h > 0) { /* rekeyed: the next input has a commitment of its own */
+            free(st.in_cm);
+            st.in_cm = NULL;
+        }
     }
     free(st.in_cm);
     free(y);
@@ -576,7 +608,7 @@ static int setup_sve(veil_crit *c, veil_qmodel *qxf, veil_qlayer *ql)
 {
     const veil_config *cfg = &c->m->cfg;
     size_t per = veil_layer_floats(cfg);
-    int rc = veil_sve_keys_new(cfg, (veil_sve_variant)c->o.sve, c->n_shards, c->bounds, 0, &c->keys);
+    int rc = veil_sve_keys_new(cfg, (veil_sve_variant)c->o.sve, c->n_shards, c->bounds, c->o.sve_hop, &c->keys);
     float *f = rc ? NULL : malloc(sizeof *f * per * cfg->n_layers);
     if (!rc && !(c->xf_ints = malloc(sizeof(int32_t) * per * cfg->n_layers))) rc = veil_fail(VEIL_ENOMEM, "out of memory");
     if (!rc && !f) rc = veil_fail(VEIL_ENOMEM, "out of memory");
