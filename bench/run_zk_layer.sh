@@ -45,7 +45,7 @@ fi
   echo "with T times the cache length. The whole model is measured up to T = 64; beyond,"
   echo "one layer shows the scaling. Proof size is mostly the sum-check messages of"
   echo "~80 relations per layer, the evaluations they reduce to, and Hyrax commitments"
-  echo "(one row of 2^11 entries per 2^11 values of a pool or lookup vector); all of a"
+  echo "(one row of 2^12 entries per 2^12 values of a pool or lookup vector); all of a"
   echo "proof's own tensors are opened by one stacked inner-product argument."
 } > "$out"
 awk -v head="## zkDPS inference proofs" -v body="$out" '

@@ -133,12 +133,12 @@ static int fe_table(zc_tensor *t, const int64_t *v, const veil_fe *fv, size_t le
     return 0;
 }
 
-/* The proof's own tensors share one row width, 2^cols_log entries (2^11, or
- * fewer with fewer generators): a tensor is 2^(nvars - cols_log) rows of
+/* The proof's own tensors share one row width, 2^cols_log entries (2^12, all
+ * the generators, or fewer with fewer): a tensor is 2^(nvars - cols_log) rows of
  * it, or one short row.  At the end all of them are opened as one stacked
  * tensor (open_internal): one claim batching and one inner-product argument
  * per proof instead of one per tensor. */
-#define ZC_COLS_LOG 11
+#define ZC_COLS_LOG 12
 static unsigned cols_log(const zc_ctx *z)
 {
     unsigned maxc = veil_mle_log2(z->pg->n + 1) - 1; /* log2 of the generators, rounded down */
