@@ -50,3 +50,25 @@ double test_rel_diff(const float *a, const float *b, size_t n)
     }
     return den > 0 ? num / den : num;
 }
+
+int test_vs_local(const veil_model *m, const veil_backend *b, int prefill, int decode, uint64_t seed,
+                  double *diff, int *identical)
+{
+    int dim = m->cfg.dim, T = prefill + decode, err = -1;
+    size_t n = (size_t)dim * T;
+    float *a = malloc(sizeof(float) * n), *r = malloc(sizeof(float) * n);
+    veil_shard *s = NULL;
+    for (size_t i = 0; a && r && i < n; i++) a[i] = r[i] = veil_random_f32(&seed) * 2 - 1;
+    if (a && r && !veil_model_shard(m, 0, m->cfg.n_layers, 0, &s))
+        err = veil_shard_forward_batch(s, 0, prefill, a) ? -1 : b->forward(b->ctx, 0, prefill, r);
+    for (int p = prefill; !err && p < T; p++)
+        err = veil_shard_forward(s, p, a + (size_t)p * dim) ? -1 : b->forward(b->ctx, p, 1, r + (size_t)p * dim);
+    if (!err) {
+        *diff = test_rel_diff(r, a, n);
+        *identical = memcmp(a, r, sizeof(float) * n) == 0;
+    }
+    veil_shard_free(s);
+    free(a);
+    free(r);
+    return err;
+}

@@ -3,6 +3,8 @@
 #ifndef VEIL_TEST_HARNESS_H
 #define VEIL_TEST_HARNESS_H
 
+#include "veil/generate.h"
+
 #include <stdio.h>
 
 extern int test_passed, test_failed;
@@ -39,5 +41,11 @@ const char *test_model_file(const char *name);
 const char *test_tmpdir(void);
 /* Relative float difference max|a-b| / max|b|. */
 double test_rel_diff(const float *a, const float *b, size_t n);
+/* The same prefill + decode positions (random rows from seed) through a
+ * local whole-model shard and through backend b. Returns 0 when both ran
+ * (then *diff = relative difference, *identical = bit for bit), -1 when the
+ * local pass failed, else the backend's error code. */
+int test_vs_local(const veil_model *m, const veil_backend *b, int prefill, int decode, uint64_t seed,
+                  double *diff, int *identical);
 
 #endif

@@ -13,23 +13,11 @@
  * difference tol. */
 static int near_local(const veil_model *m, const veil_backend *b, int prefill, int decode, double tol)
 {
-    int dim = m->cfg.dim, T = prefill + decode;
-    float *a = malloc(sizeof(float) * dim * T), *r = malloc(sizeof(float) * dim * T);
-    uint64_t st = 99;
-    for (int i = 0; i < dim * T; i++) a[i] = r[i] = veil_random_f32(&st) * 2 - 1;
-    veil_shard *s;
-    veil_model_shard(m, 0, m->cfg.n_layers, 0, &s);
-    int ok = veil_shard_forward_batch(s, 0, prefill, a) == 0 && b->forward(b->ctx, 0, prefill, r) == 0;
-    for (int p = prefill; ok && p < T; p++)
-        ok = veil_shard_forward(s, p, a + p * dim) == 0 && b->forward(b->ctx, p, 1, r + p * dim) == 0;
-    if (!ok) fprintf(stderr, "forward failed: %s\n", veil_last_error());
-    double d = test_rel_diff(r, a, (size_t)dim * T);
-    if (ok && tol > 0 && d > tol) fprintf(stderr, "relative difference %g > %g\n", d, tol);
-    ok = ok && (tol > 0 ? d <= tol : memcmp(a, r, sizeof(float) * dim * T) == 0);
-    veil_shard_free(s);
-    free(a);
-    free(r);
-    return ok;
+    double d = 0;
+    int same = 0, err = test_vs_local(m, b, prefill, decode, 99, &d, &same);
+    if (err) fprintf(stderr, "forward failed: %s\n", veil_last_error());
+    if (!err && tol > 0 && d > tol) fprintf(stderr, "relative difference %g > %g\n", d, tol);
+    return !err && (tol > 0 ? d <= tol : same);
 }
 
 static int same_as_local(const veil_model *m, const veil_backend *b, int prefill, int decode)

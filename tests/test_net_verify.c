@@ -29,21 +29,11 @@ static int start(net_cluster *c, int n, int bad, const veil_adv_mode *mode)
 /* Prefill + decode through o and through a local shard; 1 when identical. */
 static int same_as_local(const veil_model *m, veil_orch *o, int prefill, int decode, int *err)
 {
-    int dim = m->cfg.dim, T = prefill + decode;
-    float *a = malloc(sizeof(float) * dim * T), *r = malloc(sizeof(float) * dim * T);
-    uint64_t st = 5;
-    for (int i = 0; i < dim * T; i++) a[i] = r[i] = veil_random_f32(&st) * 2 - 1;
-    veil_shard *s;
-    veil_model_shard(m, 0, m->cfg.n_layers, 0, &s);
     veil_backend b = veil_orch_backend(o);
-    *err = veil_shard_forward_batch(s, 0, prefill, a) ? -1 : b.forward(b.ctx, 0, prefill, r);
-    for (int p = prefill; !*err && p < T; p++)
-        *err = veil_shard_forward(s, p, a + p * dim) ? -1 : b.forward(b.ctx, p, 1, r + p * dim);
-    int ok = !*err && memcmp(a, r, sizeof(float) * dim * T) == 0;
-    veil_shard_free(s);
-    free(a);
-    free(r);
-    return ok;
+    double d;
+    int same = 0;
+    *err = test_vs_local(m, &b, prefill, decode, 5, &d, &same);
+    return !*err && same;
 }
 
 /* One generation over n nodes with node `bad` running `mode`; returns the
