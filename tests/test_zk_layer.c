@@ -76,6 +76,28 @@ static int mm_run(zc_ctx *z, const mm_witness *m)
     return zc_finish(z);
 }
 
+/* Zero knowledge: the evaluations the proof reduces to are sent only as
+ * commitments, so none of their encodings may occur in the proof bytes
+ * (a clear-value proof carries every one of them). */
+static int clear_values(const zc_ctx *p)
+{
+    int found = 0, n = 0;
+    for (int i = 0; i < p->nt; i++)
+        for (size_t j = 0; j < p->t[i].nclaims; j++, n++) {
+            uint8_t b[32];
+            veil_fe v;
+            zc_val_full(&p->t[i].vals[j], &v);
+            veil_fe_to_bytes(b, &v);
+            for (size_t o = 0; o + 32 <= p->len; o++)
+                if (!memcmp(p->buf + o, b, 32)) {
+                    found++;
+                    break;
+                }
+        }
+    CHECKF(n >= 6, "only %d claims to look for", n);
+    return found;
+}
+
 static void test_engine(void)
 {
     veil_pedersen_gens pg;
@@ -91,6 +113,7 @@ static void test_engine(void)
     CHECKF(rc == 0, "honest proof rejected: %s", veil_last_error());
     printf("engine proof: %zu bytes\n", p.len);
     zc_free(&v);
+    CHECKF(clear_values(&p) == 0, "%d evaluations appear in the clear in the proof", clear_values(&p));
     /* every single flipped byte is rejected (or fails to parse) */
     int accepted = 0;
     for (size_t i = 0; i < p.len; i += 97) {

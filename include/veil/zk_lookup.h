@@ -32,6 +32,13 @@ extern "C" {
 
 #define VEIL_LOGUP_DEG 3
 
+/* The tables of the logUp polynomial (veil_logup_shape): hS, S and eq(tau1)
+ * over the a variables, hT, T, m and eq(tau2) over the b variables. */
+enum {
+    VEIL_LOGUP_T_HS, VEIL_LOGUP_T_S, VEIL_LOGUP_T_EQ1, VEIL_LOGUP_T_HT, VEIL_LOGUP_T_T,
+    VEIL_LOGUP_T_M, VEIL_LOGUP_T_EQ2, VEIL_LOGUP_TABLES
+};
+
 /* The evaluations the verifier's final check needs (claims on the
  * committed vectors at the points below). */
 typedef struct {
@@ -74,6 +81,24 @@ int veil_logup_inverses(const veil_fe *beta, const veil_fe *S, size_t n1, const 
 int veil_logup_prove_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *S,
                         const veil_fe *hS, const veil_fe *T, const veil_fe *m, const veil_fe *hT,
                         const veil_sc_mask *mask, veil_fe *rounds, veil_logup_evals *ev);
+/* For callers that commit to the rounds and evaluations themselves: the
+ * same sum-check with every round handed to hook (veil_sc_prove_hooked),
+ * the evaluations left unabsorbed.  Their verifier runs veil_logup_draw,
+ * mirrors the rounds, and checks g(r) built from veil_logup_shape with the
+ * tables' values at r: a committed vector's value times its padding
+ * factor (veil_logup_pads: za for the a side, zb for the b side), T~ and
+ * the eq tables likewise scaled. */
+int veil_logup_prove_hooked(veil_transcript *t, veil_logup_run *lr, const veil_fe *S,
+                            const veil_fe *hS, const veil_fe *T, const veil_fe *m,
+                            const veil_fe *hT, veil_sc_round_fn hook, void *ctx,
+                            veil_fe *rounds, veil_logup_evals *ev);
+/* Absorbs the sizes and beta, draws gamma, tau1, tau2 (sets lr->L). */
+int veil_logup_draw(veil_transcript *t, veil_logup_run *lr);
+/* The polynomial's terms over VEIL_LOGUP_TABLES tables (no table data). */
+void veil_logup_shape(veil_sc_poly *p, const veil_logup_run *lr);
+/* The padding factors prod_{k < L-a} (1 - r_k) and likewise for b. */
+void veil_logup_pads(const veil_logup_run *lr, veil_fe *za, veil_fe *zb);
+
 /* Verifier: checks the rounds against claim (rho * P, or 0 when mask_claim
  * is NULL), fills lr->r and *final (the value g + rho p must take at r). */
 int veil_logup_verify_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *mask_claim,

@@ -87,6 +87,18 @@ void veil_fe_inner(veil_fe *out, const veil_fe *a, const veil_fe *b, size_t n);
 int veil_sc_prove(veil_transcript *t, veil_sc_poly *p, unsigned deg, const veil_sc_mask *mask,
                   veil_fe *rounds, veil_fe *r, veil_fe *finals);
 
+/* The same with every round polynomial (its deg+1 values) handed to hook
+ * instead of being absorbed in the clear, e.g. to commit to it and absorb
+ * the commitments (the caller's verifier then mirrors the hook, after
+ * veil_sc_absorb_header, drawing r_i as "sc-r" after each round).  A
+ * nonzero return from hook stops the proof and is returned.  No mask. */
+typedef int (*veil_sc_round_fn)(void *ctx, veil_transcript *t, unsigned round, const veil_fe *g,
+                                unsigned deg);
+int veil_sc_prove_hooked(veil_transcript *t, veil_sc_poly *p, unsigned deg, veil_sc_round_fn hook,
+                         void *ctx, veil_fe *rounds, veil_fe *r, veil_fe *finals);
+/* What every sum-check absorbs first: (nvars, deg). */
+void veil_sc_absorb_header(veil_transcript *t, unsigned nvars, unsigned deg);
+
 /* Verifier.  claim NULL skips the first-round check (the caller checks
  * veil_sc_first_sum(rounds) itself, e.g. against a commitment).  On
  * success r[nvars] holds the challenges and *final = g_n(r_n), the value

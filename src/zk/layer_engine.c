@@ -32,10 +32,14 @@ void zc_free(zc_ctx *z)
         free(t->f);
         free(t->blinds);
         free(t->pts);
+        if (t->vals) veil_wipe(t->vals, sizeof *t->vals * t->cap);
         free(t->vals);
         veil_hyrax_commitment_free(&t->cm);
     }
     if (z->prover) free(z->buf);
+    if (z->zs) veil_wipe(z->zs, sizeof *z->zs * z->capzero);
+    free(z->zs);
+    free(z->zp);
     free(z->pend);
     memset(z, 0, sizeof *z);
 }
@@ -66,44 +70,7 @@ int zc_bytes_io(zc_ctx *z, uint8_t *p, size_t n, int absorb, const char *label)
     return 0;
 }
 
-static int fe_io_raw(zc_ctx *z, veil_fe *v, int absorb, const char *label)
-{
-    uint8_t b[32];
-    if (z->prover) veil_fe_to_bytes(b, v);
-    int rc = zc_bytes_io(z, b, 32, absorb, label);
-    if (!rc && !z->prover && veil_fe_from_bytes(v, b))
-        return veil_fail(VEIL_EVERIFY, "non-canonical scalar in proof (%s)", label);
-    return rc;
-}
-
-int zc_fe_io(zc_ctx *z, const char *label, veil_fe *v) { return fe_io_raw(z, v, 1, label); }
-
-static int fes_io_raw(zc_ctx *z, veil_fe *v, size_t n, const char *label)
-{
-    for (size_t i = 0; i < n; i++) {
-        int rc = fe_io_raw(z, &v[i], 0, label);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
 #define ZC_BATCH 16 /* relations reduced by one sum-check at most */
-
-/* Sum-check rounds without g(1) (veil_sc_compress): the prover writes its
- * rounds (already absorbed by veil_sc_prove); the verifier reads them and
- * checks them against the claim, leaving the challenges in rho. */
-static int rounds_io(zc_ctx *z, const veil_fe *rounds, unsigned n, unsigned deg,
-                     const veil_fe *claim, veil_fe *rho, veil_fe *final, const char *label)
-{
-    size_t nc = (size_t)n * deg;
-    veil_fe *comp = malloc(sizeof *comp * (nc ? nc : 1));
-    if (!comp) return veil_fail(VEIL_ENOMEM, "out of memory");
-    if (z->prover) veil_sc_compress(rounds, n, deg, comp);
-    int rc = fes_io_raw(z, comp, nc, label);
-    if (!rc && !z->prover) rc = veil_sc_verify_compressed(&z->tr, n, deg, claim, comp, rho, final);
-    free(comp);
-    return rc;
-}
 
 /* ---- tensors ------------------------------------------------------------- */
 
@@ -236,13 +203,13 @@ int zc_tensor_public(zc_ctx *z, unsigned nvars, const int64_t *v, size_t len)
     return rc ? rc : z->nt - 1;
 }
 
-static int add_claim(zc_tensor *t, const veil_fe *pt, const veil_fe *v)
+static int add_claim(zc_tensor *t, const veil_fe *pt, const zc_val *v)
 {
     if (t->nclaims == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 4;
         veil_fe *np = realloc(t->pts, sizeof(veil_fe) * cap * (t->nvars ? t->nvars : 1));
         if (np) t->pts = np;
-        veil_fe *nv = realloc(t->vals, sizeof(veil_fe) * cap);
+        zc_val *nv = realloc(t->vals, sizeof *nv * cap);
         if (nv) t->vals = nv;
         if (!np || !nv) return veil_fail(VEIL_ENOMEM, "out of memory for claims");
         t->cap = cap;
@@ -310,7 +277,7 @@ static struct zc_ev *ev_find(zc_ctx *z, const zc_term *tm, const veil_fe *relpt)
     return NULL;
 }
 
-static void ev_keep(zc_ctx *z, const zc_term *tm, const veil_fe *v)
+static void ev_keep(zc_ctx *z, const zc_term *tm, const zc_val *v)
 {
     if (!z->ev_at || z->nev == ZC_EVCACHE) return;
     struct zc_ev *e = &z->ev[z->nev++];
@@ -319,19 +286,26 @@ static void ev_keep(zc_ctx *z, const zc_term *tm, const veil_fe *v)
     e->v = *v;
 }
 
-static int lin_eval(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, veil_fe *out)
+static int lin_eval(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, zc_val *out)
 {
-    *out = l->cst;
-    for (int i = 0; i < l->n; i++) {
+    zc_val x[ZC_MAX_TERMS + 1];
+    const zc_val *xp[ZC_MAX_TERMS + 1];
+    veil_fe k[ZC_MAX_TERMS + 1];
+    int n = 0;
+    zc_val_pub(&x[n], &l->cst);
+    veil_fe_one(&k[n]);
+    xp[n] = &x[n], n++;
+    for (int i = 0; i < l->n; i++, n++) {
         const zc_term *tm = &l->term[i];
         zc_tensor *t = &z->t[tm->t];
-        veil_fe pt[ZC_MAX_VARS], v, cv;
+        k[n] = tm->c;
+        xp[n] = &x[n];
         struct zc_ev *seen = t->kind == ZC_COMMITTED ? ev_find(z, tm, relpt) : NULL;
         if (seen) {
-            veil_fe_mul(&cv, &tm->c, &seen->v);
-            veil_fe_add(out, out, &cv);
+            xp[n] = &seen->v;
             continue;
         }
+        veil_fe pt[ZC_MAX_VARS], v;
         term_point(tm, t->nvars, relpt, pt);
         int rc = 0;
         if (z->prover || t->kind == ZC_PUBLIC) {
@@ -340,15 +314,15 @@ static int lin_eval(zc_ctx *z, const zc_lin *l, const veil_fe *relpt, veil_fe *o
             rc = veil_mle_eval(&v, t->f + off, t->nvars - pre, pt + pre);
         }
         if (!rc && t->kind == ZC_COMMITTED) {
-            rc = zc_fe_io(z, "eval", &v);
-            if (!rc) rc = add_claim(t, pt, &v);
-            if (!rc) ev_keep(z, tm, &v);
+            rc = zc_val_io(z, "eval", &x[n], &v);
+            if (!rc) rc = add_claim(t, pt, &x[n]);
+            if (!rc) ev_keep(z, tm, &x[n]);
+        } else {
+            zc_val_pub(&x[n], &v);
         }
         if (rc) return rc;
-        veil_fe_mul(&cv, &tm->c, &v);
-        veil_fe_add(out, out, &cv);
     }
-    return 0;
+    return zc_val_lincomb(z, out, k, xp, (size_t)n);
 }
 
 /* ---- relations ----------------------------------------------------------- */
@@ -439,7 +413,8 @@ static int lin_uses(const zc_lin *l, unsigned v)
  * prod ops of the k relations R (one shared eq table). */
 static int rel_sumcheck_prove(zc_ctx *z, const zc_rel *const *R, int k, const veil_fe *gp,
                               const veil_fe *rel, const uint8_t *vpos, unsigned nV, unsigned deg,
-                              const veil_fe *eq_r, unsigned nshared, veil_fe *rounds, veil_fe *rho)
+                              const veil_fe *eq_r, unsigned nshared, zc_rounds *rs,
+                              veil_fe *rounds, veil_fe *rho)
 {
     veil_sc_poly p;
     veil_sc_poly_init(&p, nV);
@@ -476,7 +451,7 @@ static int rel_sumcheck_prove(zc_ctx *z, const zc_rel *const *R, int k, const ve
     p.nterms = nt;
     for (int t = 0; t < ntab && !rc; t++)
         if (veil_sc_add_table(&p, tabs[t]) < 0) rc = VEIL_ERANGE;
-    if (!rc) rc = veil_sc_prove(&z->tr, &p, deg, NULL, rounds, rho, finals);
+    if (!rc) rc = veil_sc_prove_hooked(&z->tr, &p, deg, zc_round_hook, rs, rounds, rho, finals);
     for (int t = 0; t < ntab; t++)
         free(tabs[t]);
     return rc;
@@ -534,28 +509,55 @@ static int same_shape(const zc_rel *a, const zc_rel *b)
     return sa == sb && !memcmp(va, vb, a->nA + a->nC);
 }
 
+/* The batch's sum-check over V with committed rounds: *claim (the
+ * combined left-hand sides) in, the value at rho out. */
+static int relation_rounds(zc_ctx *z, const zc_rel *const *R, int k, const veil_fe *gp,
+                           const veil_fe *rel, const uint8_t *vpos, unsigned nV, unsigned deg,
+                           const veil_fe *eq_r, unsigned nshared, veil_fe *rho, zc_val *claim)
+{
+    zc_rounds rs;
+    int rc = zc_rounds_init(z, &rs, nV, deg);
+    if (!rc && z->prover) {
+        veil_fe *rounds = malloc(sizeof(veil_fe) * nV * (deg + 1)), first, H;
+        if (!rounds) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+        if (!rc) rc = rel_sumcheck_prove(z, R, k, gp, rel, vpos, nV, deg, eq_r, nshared, &rs, rounds, rho);
+        if (!rc) {
+            veil_sc_first_sum(rounds, &first);
+            zc_val_full(claim, &H);
+            if (!veil_fe_eq(&first, &H)) rc = veil_fail(VEIL_EINVAL, "prover: witness violates a relation");
+        }
+        free(rounds);
+    } else if (!rc) {
+        rc = zc_rounds_read(&rs, rho);
+    }
+    if (!rc) rc = zc_rounds_final(&rs, claim, rho, claim);
+    zc_rounds_free(&rs);
+    return rc;
+}
+
 /* The pending batch: one point r_A for all, their left-hand sides, a
  * challenge g, then one sum-check of sum_j g^j (relation j) and the check of
  * its final value against the factors' evaluations at the sum-check point. */
 static int run_batch(zc_ctx *z, const zc_rel *const *R, int k)
 {
     unsigned nA = R[0]->nA, N = nA + R[0]->nC;
-    veil_fe rel[ZC_MAX_VARS], rho[ZC_MAX_VARS], H, final, pt[ZC_MAX_VARS], eq_r[ZC_MAX_VARS];
-    veil_fe gp[ZC_BATCH], Hj, g, tmp;
+    veil_fe rel[ZC_MAX_VARS], rho[ZC_MAX_VARS], pt[ZC_MAX_VARS], eq_r[ZC_MAX_VARS];
+    veil_fe gp[ZC_BATCH], g;
+    zc_val H, Hj[ZC_BATCH], final;
+    const zc_val *Hp[ZC_BATCH];
     veil_transcript_absorb_u64(&z->tr, "rel-shape", (uint64_t)nA << 32 | R[0]->nC);
     veil_transcript_absorb_u64(&z->tr, "rel-batch", (uint64_t)k);
     veil_transcript_challenges(&z->tr, "rel-rA", rel, nA);
     int rc = 0;
-    veil_fe_zero(&H);
     veil_fe_one(&gp[0]);
     z->ev_at = rel, z->nev = 0; /* one evaluation per view and point */
     for (int j = 0; j < k && !rc; j++) {
-        rc = lin_eval(z, &R[j]->lhs, rel, &Hj);
+        rc = lin_eval(z, &R[j]->lhs, rel, &Hj[j]);
+        Hp[j] = &Hj[j];
         if (!rc && j == 0 && k > 1) veil_transcript_challenge(&z->tr, "rel-gamma", &g);
         if (!rc && j) veil_fe_mul(&gp[j], &gp[j - 1], &g);
-        veil_fe_mul(&tmp, &gp[j], &Hj);
-        veil_fe_add(&H, &H, &tmp);
     }
+    if (!rc) rc = zc_val_lincomb(z, &H, gp, Hp, (size_t)k);
     if (rc) {
         z->ev_at = NULL;
         return rc;
@@ -567,54 +569,42 @@ static int run_batch(zc_ctx *z, const zc_rel *const *R, int k)
         nV = rel_vars(R[j], rel, vpos, eq_r, &nshared, &dj);
         if (dj > deg) deg = dj;
     }
-    if (nV == 0) {
-        final = H;
-    } else {
-        size_t nr = (size_t)nV * (deg + 1);
-        veil_fe *rounds = malloc(sizeof(veil_fe) * nr);
-        if (!rounds) return veil_fail(VEIL_ENOMEM, "out of memory");
-        if (z->prover) {
-            rc = rel_sumcheck_prove(z, R, k, gp, rel, vpos, nV, deg, eq_r, nshared, rounds, rho);
-            veil_fe first;
-            if (!rc) veil_sc_first_sum(rounds, &first);
-            if (!rc && !veil_fe_eq(&first, &H))
-                rc = veil_fail(VEIL_EINVAL, "prover: witness violates a relation");
-            if (!rc) rc = rounds_io(z, rounds, nV, deg, &H, NULL, NULL, "rounds");
-            /* the value g must take at rho: the last round polynomial at rho_n */
-            if (!rc)
-                veil_sc_interpolate(rounds + (nV - 1) * (deg + 1), deg, &rho[nV - 1], &final);
-        } else {
-            rc = rounds_io(z, NULL, nV, deg, &H, rho, &final, "rounds");
-        }
-        free(rounds);
-        if (rc) {
-            z->ev_at = NULL;
-            return rc;
-        }
+    final = H;
+    if (nV) rc = relation_rounds(z, R, k, gp, rel, vpos, nV, deg, eq_r, nshared, rho, &final);
+    if (rc) {
+        z->ev_at = NULL;
+        return rc;
     }
     for (unsigned v = 0; v < N; v++)
         pt[v] = vpos[v] == 0xFF ? rel[v] : rho[vpos[v]];
     z->ev_at = pt, z->nev = 0;
-    veil_fe eqv, sum, opv, acc;
+    /* sum_j g^j sum_q coef eq prod ops - final must be 0 */
+    enum { NT = ZC_BATCH * 3 + 1 };
+    veil_fe eqv, c[NT];
+    zc_val P[NT], opv[3];
+    const zc_val *Pp[NT], *op[3];
+    int nt = 0;
     veil_fe_one(&eqv);
     if (nshared) veil_mle_eq_eval(&eqv, eq_r, rho, nshared);
-    veil_fe_zero(&sum);
-    for (int j = 0; j < k; j++)
-        for (int q = 0; q < R[j]->nprod; q++) {
-            veil_fe_mul(&acc, &R[j]->prod[q].coef, &eqv);
-            veil_fe_mul(&acc, &acc, &gp[j]);
+    for (int j = 0; j < k && !rc; j++)
+        for (int q = 0; q < R[j]->nprod && !rc; q++, nt++) {
+            veil_fe_mul(&c[nt], &R[j]->prod[q].coef, &eqv);
+            veil_fe_mul(&c[nt], &c[nt], &gp[j]);
             for (int o = 0; o < R[j]->prod[q].nops && !rc; o++) {
-                rc = lin_eval(z, &R[j]->prod[q].op[o], pt, &opv);
-                veil_fe_mul(&acc, &acc, &opv);
+                rc = lin_eval(z, &R[j]->prod[q].op[o], pt, &opv[o]);
+                op[o] = &opv[o];
             }
-            veil_fe_add(&sum, &sum, &acc);
+            if (!rc) rc = zc_val_product(z, op, R[j]->prod[q].nops, &c[nt], &P[nt]);
+            Pp[nt] = &P[nt];
         }
     z->ev_at = NULL;
     if (rc) return rc;
-    if (!veil_fe_eq(&sum, &final))
-        return veil_fail(z->prover ? VEIL_EINVAL : VEIL_EVERIFY,
-                         "relation check failed at the sum-check point");
-    return 0;
+    veil_fe_one(&c[nt]);
+    veil_fe_neg(&c[nt], &c[nt]);
+    Pp[nt++] = &final;
+    zc_val sum;
+    rc = zc_val_lincomb(z, &sum, c, Pp, (size_t)nt);
+    return rc ? rc : zc_val_zero(z, &sum, "witness violates a relation at the sum-check point");
 }
 
 /* Every pending relation, grouped by shape in order of first appearance;
@@ -719,6 +709,104 @@ static int lookup_witness(zc_ctx *z, const zc_lookup *lk, const veil_fe *alpha,
     return veil_logup_inverses(beta, S, n1, T, m, n2, hS, hT);
 }
 
+/* sum_t coef_t prod_f scale_f leaf_f - final: the committed factors
+ * multiplied with proofs of product, the public ones folded in. */
+static int shape_eval(zc_ctx *z, const veil_sc_poly *shape, const zc_val *leaf,
+                      const veil_fe *scale, const zc_val *final, zc_val *out)
+{
+    veil_fe c[VEIL_SC_MAX_TERMS + 1];
+    zc_val P[VEIL_SC_MAX_TERMS];
+    const zc_val *Pp[VEIL_SC_MAX_TERMS + 1];
+    size_t nt = shape->nterms;
+    for (size_t t = 0; t < nt; t++) {
+        const veil_sc_term *tm = &shape->term[t];
+        const zc_val *f[VEIL_SC_MAX_DEG];
+        c[t] = tm->coef;
+        for (unsigned k = 0; k < tm->nf; k++) {
+            f[k] = &leaf[tm->f[k]];
+            veil_fe_mul(&c[t], &c[t], &scale[tm->f[k]]);
+        }
+        int rc = zc_val_product(z, f, tm->nf, &c[t], &P[t]);
+        if (rc) return rc;
+        Pp[t] = &P[t];
+    }
+    veil_fe_one(&c[nt]);
+    veil_fe_neg(&c[nt], &c[nt]);
+    Pp[nt] = final;
+    return zc_val_lincomb(z, out, c, Pp, nt + 1);
+}
+
+/* The logUp sum-check with committed rounds (prover: S, hS, T, m, hT), its
+ * final value in *final and the values it needs in ev. */
+static int lookup_rounds(zc_ctx *z, veil_logup_run *lr, const veil_fe *S, const veil_fe *hS,
+                         const veil_fe *T, const veil_fe *m, const veil_fe *hT,
+                         veil_logup_evals *ev, zc_val *final)
+{
+    unsigned L = lr->a > lr->b ? lr->a : lr->b;
+    if (L == 0) L = 1;
+    zc_rounds rs;
+    zc_val zero;
+    zc_val_pub_i64(&zero, 0);
+    int rc = zc_rounds_init(z, &rs, L, VEIL_LOGUP_DEG);
+    if (!rc && z->prover) {
+        veil_fe *rounds = malloc(sizeof(veil_fe) * L * (VEIL_LOGUP_DEG + 1));
+        rc = rounds ? veil_logup_prove_hooked(&z->tr, lr, S, hS, T, m, hT, zc_round_hook, &rs, rounds, ev)
+                    : veil_fail(VEIL_ENOMEM, "out of memory");
+        free(rounds);
+    } else if (!rc) {
+        rc = veil_logup_draw(&z->tr, lr);
+        if (!rc) rc = zc_rounds_read(&rs, lr->r);
+    }
+    if (!rc) rc = zc_rounds_final(&rs, &zero, lr->r, final);
+    zc_rounds_free(&rs);
+    return rc;
+}
+
+/* The logUp polynomial at the sum-check point from the committed hS, hT, m
+ * (claims on their tensors), S from the looked-up columns and the public
+ * table; it must equal the sum-check's final value. */
+static int lookup_final(zc_ctx *z, const zc_lookup *lk, const veil_logup_run *lr,
+                        const veil_fe *alpha, const int tid[3], const veil_logup_evals *ev,
+                        const zc_val *final)
+{
+    const veil_fe *pa = veil_logup_point_a(lr), *pb = veil_logup_point_b(lr);
+    zc_val e[VEIL_LOGUP_TABLES], v[ZC_MAX_COLS];
+    const zc_val *vp[ZC_MAX_COLS];
+    veil_fe ck[ZC_MAX_COLS], sc[VEIL_LOGUP_TABLES], za, zb, T_at, tv, x;
+    int rc = zc_val_io(z, "lookup hS", &e[VEIL_LOGUP_T_HS], &ev->hS);
+    if (!rc) rc = zc_val_io(z, "lookup hT", &e[VEIL_LOGUP_T_HT], &ev->hT);
+    if (!rc) rc = zc_val_io(z, "lookup m", &e[VEIL_LOGUP_T_M], &ev->m);
+    if (!rc) rc = add_claim(&z->t[tid[0]], pb, &e[VEIL_LOGUP_T_M]);
+    if (!rc) rc = add_claim(&z->t[tid[1]], pa, &e[VEIL_LOGUP_T_HS]);
+    if (!rc) rc = add_claim(&z->t[tid[2]], pb, &e[VEIL_LOGUP_T_HT]);
+    /* S at point_a: the combination of the committed columns */
+    veil_fe_zero(&T_at);
+    veil_fe_one(&ck[0]);
+    for (int c = 0; !rc && c < lk->ncols; c++) {
+        if (c) veil_fe_mul(&ck[c], &ck[c - 1], alpha);
+        rc = lin_eval(z, &lk->col[c], pa, &v[c]);
+        vp[c] = &v[c];
+        if (!rc) rc = column_at(lk->tcol[c], lk->b, pb, &tv);
+        add_pow(&T_at, &ck[c], &tv);
+    }
+    if (!rc) rc = zc_val_lincomb(z, &e[VEIL_LOGUP_T_S], ck, vp, (size_t)lk->ncols);
+    if (rc) return rc;
+    /* the padded tables' values: za (zb) times the vectors' */
+    veil_logup_pads(lr, &za, &zb);
+    sc[VEIL_LOGUP_T_HS] = sc[VEIL_LOGUP_T_S] = sc[VEIL_LOGUP_T_EQ1] = za;
+    sc[VEIL_LOGUP_T_HT] = sc[VEIL_LOGUP_T_T] = sc[VEIL_LOGUP_T_M] = sc[VEIL_LOGUP_T_EQ2] = zb;
+    zc_val_pub(&e[VEIL_LOGUP_T_T], &T_at);
+    veil_mle_eq_eval(&x, lr->tau1, pa, lr->a);
+    zc_val_pub(&e[VEIL_LOGUP_T_EQ1], &x);
+    veil_mle_eq_eval(&x, lr->tau2, pb, lr->b);
+    zc_val_pub(&e[VEIL_LOGUP_T_EQ2], &x);
+    veil_sc_poly shape;
+    zc_val g;
+    veil_logup_shape(&shape, lr);
+    rc = shape_eval(z, &shape, e, sc, final, &g);
+    return rc ? rc : zc_val_zero(z, &g, "lookup: an entry is not in the table");
+}
+
 int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
 {
     int frc = flush_relations(z);
@@ -727,13 +815,14 @@ int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
         return veil_fail(VEIL_ERANGE, "lookup shape out of range");
     size_t n1 = (size_t)1 << lk->a, n2 = (size_t)1 << lk->b;
     veil_transcript_absorb_u64(&z->tr, "lookup", (uint64_t)lk->a << 32 | lk->b);
-    veil_fe *m = NULL, *S = NULL, *T = NULL, *hS = NULL, *hT = NULL, *rounds = NULL;
-    veil_fe alpha, beta, zero, final, T_at, v, ck;
-    veil_fe_zero(&zero);
+    veil_fe *m = NULL, *S = NULL, *T = NULL, *hS = NULL, *hT = NULL;
+    veil_fe alpha;
     veil_logup_run lr;
     veil_logup_evals ev;
+    zc_val final;
     memset(&lr, 0, sizeof lr);
-    int rc = 0, tm, ths, tht;
+    memset(&ev, 0, sizeof ev);
+    int rc = 0, tid[3];
     if (z->prover) {
         m = calloc(n2, sizeof *m);
         S = malloc(sizeof *S * n1);
@@ -743,74 +832,31 @@ int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk)
         if (!m || !S || !T || !hS || !hT) rc = veil_fail(VEIL_ENOMEM, "out of memory (lookup)");
         if (!rc) rc = veil_logup_mults(lk->idx, n1, m, n2);
     }
-    tm = rc ? rc : zc_tensor_fe(z, lk->b, m, n2);
-    if (tm < 0) {
-        rc = tm;
+    tid[0] = rc ? rc : zc_tensor_fe(z, lk->b, m, n2);
+    if (tid[0] < 0) {
+        rc = tid[0];
         goto done;
     }
     veil_transcript_challenge(&z->tr, "lookup-alpha", &alpha);
-    veil_transcript_challenge(&z->tr, "lookup-beta", &beta);
-    if (z->prover) rc = lookup_witness(z, lk, &alpha, &beta, m, S, T, hS, hT);
+    veil_transcript_challenge(&z->tr, "lookup-beta", &lr.beta);
+    if (z->prover) rc = lookup_witness(z, lk, &alpha, &lr.beta, m, S, T, hS, hT);
     if (rc) goto done;
-    ths = zc_tensor_fe(z, lk->a, hS, n1);
-    tht = ths < 0 ? ths : zc_tensor_fe(z, lk->b, hT, n2);
-    if (tht < 0) {
-        rc = tht;
+    tid[1] = zc_tensor_fe(z, lk->a, hS, n1);
+    tid[2] = tid[1] < 0 ? tid[1] : zc_tensor_fe(z, lk->b, hT, n2);
+    if (tid[2] < 0) {
+        rc = tid[2];
         goto done;
     }
     lr.a = lk->a;
     lr.b = lk->b;
-    lr.beta = beta;
-    unsigned L = lk->a > lk->b ? lk->a : lk->b;
-    if (L == 0) L = 1;
-    size_t nr = (size_t)L * (VEIL_LOGUP_DEG + 1);
-    rounds = malloc(sizeof(veil_fe) * nr);
-    if (!rounds) {
-        rc = veil_fail(VEIL_ENOMEM, "out of memory");
-        goto done;
-    }
-    if (z->prover) {
-        rc = veil_logup_prove_sc(&z->tr, &lr, S, hS, T, m, hT, NULL, rounds, &ev);
-        if (!rc) rc = fes_io_raw(z, rounds, nr, "lookup rounds");
-        if (!rc) rc = fes_io_raw(z, &ev.S, 4, "lookup evals");
-    } else {
-        rc = fes_io_raw(z, rounds, nr, "lookup rounds");
-        if (!rc) rc = veil_logup_verify_sc(&z->tr, &lr, NULL, rounds, &final);
-        if (!rc) rc = fes_io_raw(z, &ev.S, 4, "lookup evals");
-        /* the point exists only once the sum-check ran (lr.L is set there) */
-        const veil_fe *pb = rc ? NULL : veil_logup_point_b(&lr);
-        veil_fe_zero(&T_at);
-        veil_fe_one(&ck);
-        for (int c = 0; !rc && c < lk->ncols; c++) {
-            rc = column_at(lk->tcol[c], lk->b, pb, &v);
-            add_pow(&T_at, &ck, &v);
-            veil_fe_mul(&ck, &ck, &alpha);
-        }
-        if (!rc) rc = veil_logup_final_check(&z->tr, &lr, &ev, &T_at, &zero, &final);
-    }
-    if (rc) goto done;
-    const veil_fe *pa = veil_logup_point_a(&lr), *pb = veil_logup_point_b(&lr);
-    rc = add_claim(&z->t[tm], pb, &ev.m);
-    if (!rc) rc = add_claim(&z->t[ths], pa, &ev.hS);
-    if (!rc) rc = add_claim(&z->t[tht], pb, &ev.hT);
-    /* S at point_a must be the combination of the committed columns */
-    veil_fe Sv;
-    veil_fe_zero(&Sv);
-    veil_fe_one(&ck);
-    for (int c = 0; !rc && c < lk->ncols; c++) {
-        rc = lin_eval(z, &lk->col[c], pa, &v);
-        add_pow(&Sv, &ck, &v);
-        veil_fe_mul(&ck, &ck, &alpha);
-    }
-    if (!rc && !veil_fe_eq(&Sv, &ev.S))
-        rc = veil_fail(z->prover ? VEIL_EINVAL : VEIL_EVERIFY, "lookup input does not match");
+    rc = lookup_rounds(z, &lr, S, hS, T, m, hT, &ev, &final);
+    if (!rc) rc = lookup_final(z, lk, &lr, &alpha, tid, &ev, &final);
 done:
     free(m);
     free(S);
     free(T);
     free(hS);
     free(hT);
-    free(rounds);
     return rc;
 }
 
@@ -818,25 +864,32 @@ done:
 
 /* Several claims on one tensor become one: sum_x W(x) f(x) = sum_j g^j v_j
  * with W = sum_j g^j eq(p_j, .), a degree-2 sum-check. */
-static int batch_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, veil_fe *value)
+static int batch_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, zc_val *value)
 {
     unsigned n = t->nvars;
-    size_t N = (size_t)1 << n, nr = (size_t)n * 3;
-    veil_fe gamma, gp, H, final, w_at, tmp;
+    size_t N = (size_t)1 << n;
+    veil_fe gamma, gp, w_at, tmp, fin[2];
+    zc_val H, final;
     veil_transcript_challenge(&z->tr, "batch-gamma", &gamma);
+    veil_fe *gpow = malloc(sizeof *gpow * t->nclaims);
+    const zc_val **vp = malloc(sizeof *vp * t->nclaims);
+    int rc = gpow && vp ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
     veil_fe_one(&gp);
-    veil_fe_zero(&H);
-    for (size_t j = 0; j < t->nclaims; j++) {
-        veil_fe_mul(&tmp, &gp, &t->vals[j]);
-        veil_fe_add(&H, &H, &tmp);
+    for (size_t j = 0; !rc && j < t->nclaims; j++) {
+        gpow[j] = gp;
+        vp[j] = &t->vals[j];
         veil_fe_mul(&gp, &gp, &gamma);
     }
-    veil_fe *rounds = malloc(sizeof(veil_fe) * (nr ? nr : 1));
-    if (!rounds) return veil_fail(VEIL_ENOMEM, "out of memory");
-    int rc = 0;
-    if (z->prover) {
+    if (!rc) rc = zc_val_lincomb(z, &H, gpow, vp, t->nclaims);
+    free(gpow);
+    free(vp);
+    zc_rounds rs;
+    if (!rc) rc = zc_rounds_init(z, &rs, n, 2);
+    else return rc;
+    if (!rc && z->prover) {
         veil_fe *W = calloc(N, sizeof *W), *f = malloc(sizeof *f * N), *e = malloc(sizeof *e * N);
-        if (!W || !f || !e) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+        veil_fe *rounds = malloc(sizeof *rounds * n * 3);
+        if (!W || !f || !e || !rounds) rc = veil_fail(VEIL_ENOMEM, "out of memory");
         veil_fe_one(&gp);
         for (size_t j = 0; !rc && j < t->nclaims; j++) {
             /* a claim on a slice (leading coordinates 0/1) has an eq table
@@ -859,51 +912,54 @@ static int batch_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, veil_fe *value)
         if (!rc) {
             memcpy(f, t->f, sizeof *f * N);
             veil_sc_poly p;
-            veil_fe fin[2], one;
+            veil_fe one;
             veil_fe_one(&one);
             veil_sc_poly_init(&p, n);
             veil_sc_add_table(&p, W);
             veil_sc_add_table(&p, f);
             veil_sc_add_term(&p, &one, 2, 0, 1);
-            rc = veil_sc_prove(&z->tr, &p, 2, NULL, rounds, point, fin);
-            *value = fin[1];
+            rc = veil_sc_prove_hooked(&z->tr, &p, 2, zc_round_hook, &rs, rounds, point, fin);
         }
         free(W);
-        free(f);
+        if (f) veil_wipe_free(f, sizeof *f * N);
         free(e);
-        if (!rc) rc = rounds_io(z, rounds, n, 2, &H, NULL, NULL, "batch rounds");
-        if (!rc) rc = zc_fe_io(z, "batch value", value);
-    } else {
-        rc = rounds_io(z, NULL, n, 2, &H, point, &final, "batch rounds");
-        if (!rc) rc = zc_fe_io(z, "batch value", value);
-        if (!rc) {
-            veil_fe_zero(&w_at);
-            veil_fe_one(&gp);
-            for (size_t j = 0; j < t->nclaims; j++) {
-                veil_mle_eq_eval(&tmp, t->pts + j * n, point, n);
-                veil_fe_mul(&tmp, &tmp, &gp);
-                veil_fe_add(&w_at, &w_at, &tmp);
-                veil_fe_mul(&gp, &gp, &gamma);
-            }
-            veil_fe_mul(&tmp, &w_at, value);
-            if (!veil_fe_eq(&tmp, &final)) rc = veil_fail(VEIL_EVERIFY, "claim batching failed");
-        }
+        free(rounds);
+    } else if (!rc) {
+        rc = zc_rounds_read(&rs, point);
     }
-    free(rounds);
-    return rc;
+    if (!rc) rc = zc_rounds_final(&rs, &H, point, &final);
+    zc_rounds_free(&rs);
+    if (!rc) rc = zc_val_io(z, "batch value", value, &fin[1]);
+    if (rc) return rc;
+    veil_fe_zero(&w_at);
+    veil_fe_one(&gp);
+    for (size_t j = 0; j < t->nclaims; j++) {
+        veil_mle_eq_eval(&tmp, t->pts + j * n, point, n);
+        add_pow(&w_at, &gp, &tmp);
+        veil_fe_mul(&gp, &gp, &gamma);
+    }
+    zc_val chk;
+    veil_fe k[2];
+    const zc_val *x[2] = {value, &final};
+    k[0] = w_at;
+    veil_fe_one(&k[1]);
+    veil_fe_neg(&k[1], &k[1]);
+    rc = zc_val_lincomb(z, &chk, k, x, 2);
+    return rc ? rc : zc_val_zero(z, &chk, "claim batching failed");
 }
 
-static int open_tensor(zc_ctx *z, zc_tensor *t, const veil_fe *point, const veil_fe *value)
+static int open_tensor(zc_ctx *z, zc_tensor *t, const veil_fe *point, const zc_val *value)
 {
     unsigned rounds = veil_mle_log2(t->cm.cols); /* external commitments may split otherwise */
     size_t sz = veil_ipa_proof_size(rounds), used = 0;
     veil_ipa_proof pf;
     int rc;
     if (z->prover) {
-        veil_fe v;
+        veil_fe v, want;
+        zc_val_full(value, &want);
         rc = veil_hyrax_prove(&pf, &v, &z->tr, z->pg, &t->cm, t->f, (size_t)1 << t->nvars,
-                              t->blinds, point, NULL, z->threads);
-        if (!rc && !veil_fe_eq(&v, value))
+                              t->blinds, point, &value->s, z->threads);
+        if (!rc && !veil_fe_eq(&v, &want))
             rc = veil_fail(VEIL_EINVAL, "prover: claim differs from the committed tensor");
         uint8_t *b = rc ? NULL : malloc(sz);
         if (!rc && !b) rc = veil_fail(VEIL_ENOMEM, "out of memory");
@@ -915,18 +971,27 @@ static int open_tensor(zc_ctx *z, zc_tensor *t, const veil_fe *point, const veil
     rc = veil_ipa_proof_read(&pf, z->buf + z->pos, z->len - z->pos, rounds, &used);
     if (rc) return veil_fail(VEIL_EVERIFY, "bad opening proof: %s", veil_last_error());
     z->pos += used;
-    rc = veil_hyrax_verify_public(&pf, &z->tr, z->pg, &t->cm, point, value, z->threads);
+    veil_ge Cv;
+    zc_val_point(z, value, &Cv);
+    rc = veil_hyrax_verify(&pf, &z->tr, z->pg, &t->cm, point, &Cv, z->threads);
     return rc ? veil_fail(VEIL_EVERIFY, "tensor opening rejected: %s", veil_last_error()) : 0;
 }
 
 /* All claims on one tensor reduced to one point and value. */
-static int reduce_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, veil_fe *value)
+static int reduce_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, zc_val *value)
 {
     if (t->nclaims > 1 && t->nvars > 0) return batch_claims(z, t, point, value);
     memcpy(point, t->pts, sizeof(veil_fe) * t->nvars);
     *value = t->vals[0];
-    for (size_t j = 1; j < t->nclaims; j++) /* nvars == 0: all claims equal */
-        if (!veil_fe_eq(&t->vals[j], value)) return veil_fail(VEIL_EVERIFY, "inconsistent claims on a scalar");
+    veil_fe m1;
+    veil_fe_one(&m1);
+    veil_fe_neg(&m1, &m1);
+    for (size_t j = 1; j < t->nclaims; j++) { /* nvars == 0: all claims equal */
+        zc_val d = t->vals[j];
+        zc_val_axpy(z, &d, &m1, value);
+        int rc = zc_val_zero(z, &d, "inconsistent claims on a scalar");
+        if (rc) return rc;
+    }
     return 0;
 }
 
@@ -991,14 +1056,15 @@ static int open_internal(zc_ctx *z)
             rc = add_claim(&M, pt, &t->vals[j]);
         }
     }
-    veil_fe point[ZC_MAX_VARS + 16], value;
+    veil_fe point[ZC_MAX_VARS + 16];
+    zc_val value;
     veil_transcript_absorb_u64(&z->tr, "finish-stack", (uint64_t)n);
     if (!rc) rc = reduce_claims(z, &M, point, &value);
     if (!rc) rc = open_tensor(z, &M, point, &value);
     if (M.f) veil_wipe_free(M.f, sizeof(veil_fe) << M.nvars);
     if (M.blinds) veil_wipe_free(M.blinds, sizeof(veil_fe) << r);
     free(M.pts);
-    free(M.vals);
+    if (M.vals) veil_wipe_free(M.vals, sizeof *M.vals * M.cap);
     veil_hyrax_commitment_free(&M.cm);
     return rc;
 }
@@ -1010,11 +1076,13 @@ int zc_finish(zc_ctx *z)
     for (int i = 0; !rc && i < z->nt; i++) { /* commitments from outside: each on its own */
         zc_tensor *t = &z->t[i];
         if (t->kind != ZC_COMMITTED || !t->external || t->nclaims == 0) continue;
-        veil_fe point[ZC_MAX_VARS], value;
+        veil_fe point[ZC_MAX_VARS];
+        zc_val value;
         veil_transcript_absorb_u64(&z->tr, "finish", (uint64_t)i);
         rc = reduce_claims(z, t, point, &value);
         if (!rc) rc = open_tensor(z, t, point, &value);
     }
+    if (!rc) rc = zc_zero_finish(z);
     if (!rc && !z->prover && z->pos != z->len)
         return veil_fail(VEIL_EVERIFY, "%zu trailing bytes after the proof", z->len - z->pos);
     return rc;

@@ -18,7 +18,16 @@
  * All claims on one tensor are finally reduced to one point by a sum-check
  * and opened by a Hyrax inner-product argument.  The same code runs the
  * prover (ctx.prover = 1: computes, writes messages) and the verifier
- * (reads the same messages from the proof bytes and checks). */
+ * (reads the same messages from the proof bytes and checks).
+ *
+ * Zero knowledge (Hyrax style, Wahby et al. 2018 sec. 4): no value the
+ * prover computes is sent in the clear.  Sum-check rounds and tensor
+ * evaluations are Pedersen value commitments (zc_val), the verifier's
+ * arithmetic on them is linear on the commitments, a product of two
+ * committed values comes with a proof of product, the openings prove a
+ * committed value, and every equality the verifier would check is a
+ * commitment that must open to zero: one Schnorr proof on a random
+ * combination of all of them ends the proof (zc_zero_finish). */
 #ifndef VEIL_ZK_LAYER_INTERNAL_H
 #define VEIL_ZK_LAYER_INTERNAL_H
 
@@ -33,6 +42,17 @@
 
 enum { ZC_COMMITTED = 1, ZC_PUBLIC = 2 };
 
+/* A scalar of the proof (layer_values.c): pub + the value committed in C.
+ * Both sides agree on pub and com; the verifier holds C, the prover the
+ * committed part v and its blinding s (C = v U + s H).  Nothing the prover
+ * knows reaches the verifier except through such commitments. */
+typedef struct {
+    veil_fe pub;
+    int com;     /* has a committed part */
+    veil_ge C;   /* verifier (and the prover for values it sent) */
+    veil_fe v, s;
+} zc_val;
+
 typedef struct {
     unsigned nvars;
     int kind;
@@ -41,7 +61,8 @@ typedef struct {
     veil_fe *blinds;           /* prover: row blindings */
     int external;              /* commitment supplied by the caller (not in the proof) */
     size_t nclaims, cap;
-    veil_fe *pts, *vals;       /* claims: nclaims x nvars points, values */
+    veil_fe *pts;              /* claims: nclaims x nvars points */
+    zc_val *vals;              /* and their values */
 } zc_tensor;
 
 typedef struct {
@@ -84,8 +105,12 @@ typedef struct {
     struct zc_ev {
         int t;
         uint8_t map[ZC_MAX_VARS];
-        veil_fe v;
+        zc_val v;
     } ev[ZC_EVCACHE];
+    /* values that must be zero (zc_val_zero): prover blindings, verifier points */
+    veil_fe *zs;
+    veil_ge *zp;
+    size_t nzero, capzero;
     const veil_pedersen_gens *pg;
     zc_tensor t[ZC_MAX_TENSORS];
     int nt;
@@ -141,8 +166,48 @@ int zc_lookup_prove_verify(zc_ctx *z, const zc_lookup *lk);
 int zc_finish(zc_ctx *z);
 
 /* Raw message IO (absorbed unless raw). */
-int zc_fe_io(zc_ctx *z, const char *label, veil_fe *v);
 int zc_bytes_io(zc_ctx *z, uint8_t *p, size_t n, int absorb, const char *label);
+
+/* ---- committed scalars (layer_values.c) ---- */
+void zc_val_pub(zc_val *x, const veil_fe *c);
+void zc_val_pub_i64(zc_val *x, int64_t c);
+/* Prover: the value pub + v. */
+void zc_val_full(const zc_val *x, veil_fe *out);
+/* Send (prover: value *v, fresh blinding) or receive a committed scalar. */
+int zc_val_io(zc_ctx *z, const char *label, zc_val *x, const veil_fe *v);
+/* y += k x (k public). */
+void zc_val_axpy(zc_ctx *z, zc_val *y, const veil_fe *k, const zc_val *x);
+/* out = sum k_i x_i (the verifier's commitments by one MSM). */
+int zc_val_lincomb(zc_ctx *z, zc_val *out, const veil_fe *k, const zc_val *const *x, size_t n);
+/* c prod f_i: public factors are folded into *c, committed ones multiplied
+ * (zc_val_mul) into *P (public 1 when there are none). */
+int zc_val_product(zc_ctx *z, const zc_val *const *f, int n, veil_fe *c, zc_val *P);
+/* Both sides: the commitment to the full value (pub U + C). */
+void zc_val_point(const zc_ctx *z, const zc_val *x, veil_ge *P);
+/* out = a b: linear when a factor is public, else a committed product with
+ * its proof of product. */
+int zc_val_mul(zc_ctx *z, zc_val *out, const zc_val *a, const zc_val *b);
+/* The check "x = 0", deferred to zc_zero_finish (prover: fails now with
+ * "prover: what" if it does not hold). */
+int zc_val_zero(zc_ctx *z, const zc_val *x, const char *what);
+/* One proof that every deferred check holds (a random combination of the
+ * commitments opens to 0). */
+int zc_zero_finish(zc_ctx *z);
+
+/* A sum-check whose rounds are committed: the prover runs
+ * veil_sc_prove_hooked (or veil_logup_prove_hooked) with zc_round_hook
+ * and the state; the verifier calls zc_rounds_read; both then get the
+ * final claim from zc_rounds_final. */
+typedef struct {
+    zc_ctx *z;
+    unsigned n, deg;
+    zc_val *c; /* n x deg: g_i(0), g_i(2), .., g_i(deg) */
+} zc_rounds;
+int zc_rounds_init(zc_ctx *z, zc_rounds *rs, unsigned n, unsigned deg);
+void zc_rounds_free(zc_rounds *rs);
+int zc_round_hook(void *ctx, veil_transcript *t, unsigned i, const veil_fe *g, unsigned deg);
+int zc_rounds_read(zc_rounds *rs, veil_fe *rho);
+int zc_rounds_final(zc_rounds *rs, const zc_val *claim, const veil_fe *rho, zc_val *final);
 
 void zc_fe_i64(veil_fe *r, int64_t v);
 

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_HS, T_S, T_EQ1, T_HT, T_T, T_M, T_EQ2, T_COUNT };
+enum {
+    T_HS = VEIL_LOGUP_T_HS, T_S = VEIL_LOGUP_T_S, T_EQ1 = VEIL_LOGUP_T_EQ1, T_HT = VEIL_LOGUP_T_HT,
+    T_T = VEIL_LOGUP_T_T, T_M = VEIL_LOGUP_T_M, T_EQ2 = VEIL_LOGUP_T_EQ2, T_COUNT = VEIL_LOGUP_TABLES
+};
 
 int veil_logup_mults(const uint32_t *idx, size_t n1, veil_fe *m, size_t n2)
 {
@@ -56,7 +59,7 @@ void veil_logup_absorb_evals(veil_transcript *t, const veil_logup_evals *ev)
     veil_transcript_absorb_fe(t, "logup-m", &ev->m);
 }
 
-static int draw_challenges(veil_transcript *t, veil_logup_run *lr)
+int veil_logup_draw(veil_transcript *t, veil_logup_run *lr)
 {
     if (lr->a > VEIL_MLE_MAX_VARS || lr->b > VEIL_MLE_MAX_VARS)
         return veil_fail(VEIL_ERANGE, "logup: sizes 2^%u / 2^%u too large", lr->a, lr->b);
@@ -98,10 +101,10 @@ static int build_terms(veil_sc_poly *p, const veil_logup_run *lr)
  * zero-knowledge wrapper commits to them instead). */
 static int logup_prove_core(veil_transcript *t, veil_logup_run *lr, const veil_fe *S,
                             const veil_fe *hS, const veil_fe *T, const veil_fe *m,
-                            const veil_fe *hT, const veil_sc_mask *mask, veil_fe *rounds,
-                            veil_logup_evals *ev)
+                            const veil_fe *hT, const veil_sc_mask *mask, veil_sc_round_fn hook,
+                            void *ctx, veil_fe *rounds, veil_logup_evals *ev)
 {
-    int rc = draw_challenges(t, lr);
+    int rc = veil_logup_draw(t, lr);
     if (rc) return rc;
     const size_t N = (size_t)1 << lr->L, n1 = (size_t)1 << lr->a, n2 = (size_t)1 << lr->b;
     veil_fe *buf = calloc(T_COUNT * N, sizeof *buf), fin[T_COUNT];
@@ -119,7 +122,8 @@ static int logup_prove_core(veil_transcript *t, veil_logup_run *lr, const veil_f
     memcpy(p.tab[T_M], m, n2 * sizeof *buf);
     veil_mle_eq_table(p.tab[T_EQ2], lr->tau2, lr->b);
     rc = build_terms(&p, lr);
-    if (!rc) rc = veil_sc_prove(t, &p, VEIL_LOGUP_DEG, mask, rounds, lr->r, fin);
+    if (!rc && hook) rc = veil_sc_prove_hooked(t, &p, VEIL_LOGUP_DEG, hook, ctx, rounds, lr->r, fin);
+    else if (!rc) rc = veil_sc_prove(t, &p, VEIL_LOGUP_DEG, mask, rounds, lr->r, fin);
     veil_wipe(buf, T_COUNT * N * sizeof *buf);
     free(buf);
     if (rc) return rc;
@@ -136,15 +140,23 @@ int veil_logup_prove_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *S
                         const veil_fe *hS, const veil_fe *T, const veil_fe *m, const veil_fe *hT,
                         const veil_sc_mask *mask, veil_fe *rounds, veil_logup_evals *ev)
 {
-    int rc = logup_prove_core(t, lr, S, hS, T, m, hT, mask, rounds, ev);
+    int rc = logup_prove_core(t, lr, S, hS, T, m, hT, mask, NULL, NULL, rounds, ev);
     if (!rc) veil_logup_absorb_evals(t, ev); /* bound before any later challenge */
     return rc;
+}
+
+int veil_logup_prove_hooked(veil_transcript *t, veil_logup_run *lr, const veil_fe *S,
+                            const veil_fe *hS, const veil_fe *T, const veil_fe *m,
+                            const veil_fe *hT, veil_sc_round_fn hook, void *ctx,
+                            veil_fe *rounds, veil_logup_evals *ev)
+{
+    return logup_prove_core(t, lr, S, hS, T, m, hT, NULL, hook, ctx, rounds, ev);
 }
 
 int veil_logup_verify_sc(veil_transcript *t, veil_logup_run *lr, const veil_fe *mask_claim,
                          const veil_fe *rounds, veil_fe *final)
 {
-    int rc = draw_challenges(t, lr);
+    int rc = veil_logup_draw(t, lr);
     if (rc) return rc;
     veil_fe zero;
     veil_fe_zero(&zero);
@@ -164,14 +176,19 @@ static void pad_factor(veil_fe *out, const veil_fe *r, unsigned L, unsigned a)
     }
 }
 
+void veil_logup_pads(const veil_logup_run *lr, veil_fe *za, veil_fe *zb)
+{
+    pad_factor(za, lr->r, lr->L, lr->a);
+    pad_factor(zb, lr->r, lr->L, lr->b);
+}
+
 int veil_logup_final_check(veil_transcript *t, const veil_logup_run *lr,
                            const veil_logup_evals *ev, const veil_fe *T_at, const veil_fe *rho_p,
                            const veil_fe *final)
 {
     veil_logup_absorb_evals(t, ev); /* as the prover did */
     veil_fe za, zb, v[T_COUNT], g;
-    pad_factor(&za, lr->r, lr->L, lr->a);
-    pad_factor(&zb, lr->r, lr->L, lr->b);
+    veil_logup_pads(lr, &za, &zb);
     veil_fe_mul(&v[T_HS], &ev->hS, &za);
     veil_fe_mul(&v[T_S], &ev->S, &za);
     veil_mle_eq_eval(&v[T_EQ1], lr->tau1, veil_logup_point_a(lr), lr->a);
@@ -302,8 +319,7 @@ static void lookup_leaves(const veil_logup_run *lr, const veil_fe *T_at, veil_sc
                           const veil_ge *C[4])
 {
     veil_fe za, zb;
-    pad_factor(&za, lr->r, lr->L, lr->a);
-    pad_factor(&zb, lr->r, lr->L, lr->b);
+    veil_logup_pads(lr, &za, &zb);
     static const int com[4] = {T_S, T_HS, T_HT, T_M};
     for (int q = 0; q < 4; q++) {
         veil_sc_leaf *l = &lf[com[q]];
@@ -328,7 +344,7 @@ static int table_at(const veil_fe *T, unsigned b, const veil_fe *pt, veil_fe *ou
     return veil_mle_eval(out, T, b, pt);
 }
 
-static void shape_init(veil_sc_poly *p, const veil_logup_run *lr)
+void veil_logup_shape(veil_sc_poly *p, const veil_logup_run *lr)
 {
     veil_sc_poly_init(p, lr->L);
     for (int j = 0; j < T_COUNT; j++)
@@ -413,7 +429,7 @@ int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pede
     if (!rc) rc = veil_zksc_begin(&pf->sc, &w.st, t, pg, L, VEIL_LOGUP_DEG);
     veil_logup_evals ev;
     if (!rc)
-        rc = logup_prove_core(t, &lr, S->tab, w.hS, w.T, w.m, w.hT, &w.st.mask, pf->sc.rounds,
+        rc = logup_prove_core(t, &lr, S->tab, w.hS, w.T, w.m, w.hT, &w.st.mask, NULL, NULL, pf->sc.rounds,
                               &ev);
     if (!rc) rc = veil_zksc_end(&pf->sc, &w.st, t, pg, lr.r);
     if (rc) goto out;
@@ -431,7 +447,7 @@ int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pede
     lookup_leaves(&lr, &T_at, lf, C);
     lf[T_S].val = ev.S, lf[T_HS].val = ev.hS, lf[T_HT].val = ev.hT, lf[T_M].val = ev.m;
     veil_sc_poly shape;
-    shape_init(&shape, &lr);
+    veil_logup_shape(&shape, &lr);
     veil_ge Cg;
     rc = veil_sc_final_prove(&shape, lf, t, pg, &pf->prods, &Cg, &sg);
     if (!rc)
@@ -476,7 +492,7 @@ int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
     veil_zk_absorb_hyrax(t, "lookup-hT", &pf->c_hT);
     veil_fe rho, s0, F, T_at;
     veil_zksc_verify_begin(&pf->sc, t, &rho);
-    if ((rc = draw_challenges(t, &lr)) ||
+    if ((rc = veil_logup_draw(t, &lr)) ||
         (rc = veil_zksc_verify_rounds(&pf->sc, t, lr.r, &s0, &F)) ||
         (rc = veil_zksc_verify_end(&pf->sc, t, pg, lr.r)))
         return veil_zk_refail(VEIL_EVERIFY, "lookup");
@@ -487,7 +503,7 @@ int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
     if (table_at(T, b, veil_logup_point_b(&lr), &T_at)) return VEIL_ENOMEM;
     lookup_leaves(&lr, &T_at, lf, C);
     veil_sc_poly shape;
-    shape_init(&shape, &lr);
+    veil_logup_shape(&shape, &lr);
     veil_ge Cg;
     if (veil_sc_final_verify(&shape, lf, t, pg, &pf->prods, &Cg))
         return veil_zk_refail(VEIL_EVERIFY, "lookup");

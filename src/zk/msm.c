@@ -162,24 +162,59 @@ done:
     return rc;
 }
 
-/* Naive accumulation for tiny inputs (cheaper than bucket set-up). */
-static int msm_small(veil_ge *r, const msm_input *in)
+/* Straus for few points (cheaper than bucket set-up): signed radix-16
+ * digits, a table of 1..8 times each base (normalised together), and one
+ * shared run of doublings. */
+#define STRAUS_MAX 24
+static int msm_straus(veil_ge *r, const msm_input *in)
 {
-    veil_ge acc, term, base;
-    veil_ge_identity(&acc);
-    for (size_t i = 0; i < in->n; i++) {
-        veil_fe k;
-        if (in->ints)
-            veil_fe_from_i64(&k, in->ints[i]);
-        else
-            k = in->fe[i];
-        veil_ge_identity(&base);
-        ge_add_affine(&base, &base, &in->bases[i], 0);
-        veil_ge_mul(&term, &base, &k);
-        veil_ge_add(&acc, &acc, &term);
+    size_t n = in->n;
+    unsigned nd = (in->bits + 3) / 4 + 1; /* digits, with room for the last carry */
+    if (nd > 65)
+        nd = 65;
+    veil_ge *mult = malloc(n * 8 * sizeof *mult);
+    veil_ge_affine *tab = malloc(n * 8 * sizeof *tab);
+    int8_t (*dig)[65] = malloc(n * sizeof *dig);
+    uint8_t *neg = malloc(n);
+    int rc = mult && tab && dig && neg ? 0 : VEIL_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++) {
+        uint64_t l[4];
+        int ng, carry = 0;
+        scalar_at(in, i, l, &ng);
+        neg[i] = (uint8_t)ng;
+        for (unsigned k = 0; k < nd; k++) {
+            int nib = (int)bits_at(l, 4 * k, 4) + carry;
+            carry = nib > 8;
+            dig[i][k] = (int8_t)(nib - 16 * carry);
+        }
+        veil_ge_identity(&mult[i * 8]);
+        ge_add_affine(&mult[i * 8], &mult[i * 8], &in->bases[i], 0);
+        for (unsigned m = 1; m < 8; m++)
+            ge_add_affine(&mult[i * 8 + m], &mult[i * 8 + m - 1], &in->bases[i], 0);
+        veil_wipe(l, sizeof l);
     }
-    *r = acc;
-    return 0;
+    if (!rc)
+        rc = veil_ge_prepare(tab, mult, n * 8);
+    if (!rc) {
+        veil_ge acc;
+        veil_ge_identity(&acc);
+        for (unsigned k = nd; k-- > 0;) {
+            for (int d = 0; d < 4; d++)
+                veil_ge_dbl(&acc, &acc);
+            for (size_t i = 0; i < n; i++) {
+                int d = dig[i][k];
+                if (d)
+                    ge_add_affine(&acc, &acc, &tab[i * 8 + (size_t)(d < 0 ? -d : d) - 1],
+                                  (d < 0) ^ neg[i]);
+            }
+        }
+        *r = acc;
+    }
+    free(mult);
+    free(tab);
+    free(dig);
+    free(neg);
+    return rc;
 }
 
 static int msm_dense(veil_ge *r, const msm_input *in, int threads);
@@ -241,8 +276,8 @@ static int msm_dense(veil_ge *r, const msm_input *in, int threads)
         veil_ge_identity(r);
         return 0;
     }
-    if (in->n <= 4)
-        return msm_small(r, in);
+    if (in->n <= STRAUS_MAX)
+        return msm_straus(r, in);
     int t = threads > 0 ? threads : omp_get_max_threads();
     /* a thread's share should be worth ~1 ms, or start-up costs dominate */
     size_t min_chunk = 32768 / in->bits > 256 ? 32768 / in->bits : 256;

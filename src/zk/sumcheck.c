@@ -267,7 +267,7 @@ static void fold_tables(veil_sc_poly *p, size_t half, const veil_fe *r)
         }
 }
 
-static void absorb_header(veil_transcript *t, unsigned nvars, unsigned deg)
+void veil_sc_absorb_header(veil_transcript *t, unsigned nvars, unsigned deg)
 {
     veil_transcript_absorb_u64(t, "sc-nvars", nvars);
     veil_transcript_absorb_u64(t, "sc-deg", deg);
@@ -292,8 +292,8 @@ static int check_shape(unsigned nvars, unsigned deg)
     return 0;
 }
 
-int veil_sc_prove(veil_transcript *t, veil_sc_poly *p, unsigned deg, const veil_sc_mask *mask,
-                  veil_fe *rounds, veil_fe *r, veil_fe *finals)
+static int sc_prove(veil_transcript *t, veil_sc_poly *p, unsigned deg, const veil_sc_mask *mask,
+                    veil_sc_round_fn hook, void *ctx, veil_fe *rounds, veil_fe *r, veil_fe *finals)
 {
     const unsigned n = p->nvars;
     int rc = check_shape(n, deg);
@@ -315,7 +315,7 @@ int veil_sc_prove(veil_transcript *t, veil_sc_poly *p, unsigned deg, const veil_
             veil_fe_add(&suffix, &suffix, &gi);
         }
     }
-    absorb_header(t, n, deg);
+    veil_sc_absorb_header(t, n, deg);
     veil_fe fclaim, gf[VEIL_SC_MAX_DEG + 1];
     for (unsigned i = 0; i < n; i++) {
         size_t half = (size_t)1 << (n - 1 - i);
@@ -323,7 +323,9 @@ int veil_sc_prove(veil_transcript *t, veil_sc_poly *p, unsigned deg, const veil_
         round_poly(p, half, deg, acc, i ? &fclaim : NULL, g);
         memcpy(gf, g, (deg + 1) * sizeof *gf);
         if (mask) mask_round(mask, i, &prefix, &suffix, g);
-        absorb_round(t, g, deg);
+        if (hook) rc = hook(ctx, t, i, g, deg);
+        else absorb_round(t, g, deg);
+        if (rc) break;
         veil_transcript_challenge(t, "sc-r", &r[i]);
         veil_sc_interpolate(gf, deg, &r[i], &fclaim);
         fold_tables(p, half, &r[i]);
@@ -341,7 +343,19 @@ int veil_sc_prove(veil_transcript *t, veil_sc_poly *p, unsigned deg, const veil_
     veil_wipe(acc, VEIL_SC_MAX_TERMS * (VEIL_SC_MAX_DEG + 1) * sizeof *acc);
     free(acc);
     veil_wipe(&prefix, sizeof prefix);
-    return 0;
+    return rc;
+}
+
+int veil_sc_prove(veil_transcript *t, veil_sc_poly *p, unsigned deg, const veil_sc_mask *mask,
+                  veil_fe *rounds, veil_fe *r, veil_fe *finals)
+{
+    return sc_prove(t, p, deg, mask, NULL, NULL, rounds, r, finals);
+}
+
+int veil_sc_prove_hooked(veil_transcript *t, veil_sc_poly *p, unsigned deg, veil_sc_round_fn hook,
+                         void *ctx, veil_fe *rounds, veil_fe *r, veil_fe *finals)
+{
+    return sc_prove(t, p, deg, NULL, hook, ctx, rounds, r, finals);
 }
 
 void veil_sc_first_sum(const veil_fe *rounds, veil_fe *out)
@@ -381,7 +395,7 @@ int veil_sc_verify(veil_transcript *t, unsigned nvars, unsigned deg, const veil_
     if (rc) return rc;
     veil_fe cur, s;
     if (claim) cur = *claim;
-    absorb_header(t, nvars, deg);
+    veil_sc_absorb_header(t, nvars, deg);
     for (unsigned i = 0; i < nvars; i++) {
         const veil_fe *g = rounds + (size_t)i * (deg + 1);
         veil_fe_add(&s, &g[0], &g[1]);
@@ -413,7 +427,7 @@ int veil_sc_verify_compressed(veil_transcript *t, unsigned nvars, unsigned deg,
     if (rc) return rc;
     if (!claim) return veil_fail(VEIL_EINVAL, "sumcheck: compressed rounds need the claim");
     veil_fe cur = *claim, g[VEIL_SC_MAX_DEG + 1];
-    absorb_header(t, nvars, deg);
+    veil_sc_absorb_header(t, nvars, deg);
     for (unsigned i = 0; i < nvars; i++) {
         const veil_fe *c = comp + (size_t)i * deg;
         g[0] = c[0];
@@ -549,17 +563,31 @@ int veil_prod_verify(const veil_prod_proof *pf, veil_transcript *t,
 {
     veil_fe e;
     prod_absorb(t, pf, C1, C2, C3, &e);
-    const veil_ge *base[3] = {&pg->u, &pg->u, C1}, *C[3] = {C1, C2, C3};
-    const veil_ge *com[3] = {&pf->alpha, &pf->beta, &pf->delta};
-    for (int i = 0; i < 3; i++) { /* z_a B + z_b H == com + e C */
-        veil_ge lhs, rhs;
-        ge_lin2(&lhs, &pf->z[i == 2 ? 2 : 2 * i], base[i], &pf->z[i == 2 ? 4 : 2 * i + 1],
-                &pg->h);
-        veil_ge_mul(&rhs, C[i], &e);
-        veil_ge_add(&rhs, &rhs, com[i]);
-        if (!veil_ge_eq(&lhs, &rhs))
-            return veil_fail(VEIL_EVERIFY, "product proof: equation %d fails", i + 1);
+    /* the three equations z_a B + z_b H == com + e C, each weighted by a
+     * fresh random w_i (w_0 = 1) and checked together by one MSM: a false
+     * equation survives with probability 1/ell */
+    veil_fe w[3], k[8], tmp;
+    veil_fe_one(&w[0]);
+    veil_fe_random(&w[1]);
+    veil_fe_random(&w[2]);
+    veil_ge P[8] = {pg->u, pg->h, *C1, *C2, *C3, pf->alpha, pf->beta, pf->delta};
+    veil_fe_mul(&k[0], &w[1], &pf->z[2]); /* U: z1 + w1 z3 */
+    veil_fe_add(&k[0], &k[0], &pf->z[0]);
+    veil_fe_mul(&k[1], &w[1], &pf->z[3]); /* H: z2 + w1 z4 + w2 z5 */
+    veil_fe_add(&k[1], &k[1], &pf->z[1]);
+    veil_fe_mul(&tmp, &w[2], &pf->z[4]);
+    veil_fe_add(&k[1], &k[1], &tmp);
+    veil_fe_mul(&k[2], &w[2], &pf->z[2]); /* C1: w2 z3 - e */
+    veil_fe_sub(&k[2], &k[2], &e);
+    for (int i = 1; i < 3; i++) { /* C2, C3: -w_i e */
+        veil_fe_mul(&k[2 + i], &w[i], &e);
+        veil_fe_neg(&k[2 + i], &k[2 + i]);
     }
+    for (int i = 0; i < 3; i++) /* alpha, beta, delta: -w_i */
+        veil_fe_neg(&k[5 + i], &w[i]);
+    veil_ge sum;
+    if (veil_ge_msm(&sum, P, k, 8, 1)) return VEIL_ENOMEM;
+    if (!veil_ge_is_identity(&sum)) return veil_fail(VEIL_EVERIFY, "product proof fails");
     return 0;
 }
 
