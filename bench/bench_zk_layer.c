@@ -2,8 +2,8 @@
  * verifier time (wall and CPU), proof size, and the overhead against the
  * plain integer forward pass of the same tokens in core-seconds.
  * Usage: bench_zk_layer MODEL_DIR [T ...]   (default T = 1 32): prefill
- * proofs of T tokens (whole model for T <= 64, one layer for every T), then
- * decode steps at position 32 (whole model, two shards, one layer). */
+ * proofs of T tokens and a decode step at position 32, each for the whole
+ * model, the two shards of a 2-node split and one layer. */
 #include "veil/zk_layer.h"
 
 #include <stdio.h>
@@ -74,9 +74,22 @@ static void row(const char *name, const veil_model *m, const veil_qmodel *q,
     free(y);
 }
 
-/* Prefill proofs of T tokens (whole model up to T = 64, one layer always),
- * then one decode step at position 32: whole model, the two shards of a
- * 2-node split, one layer. */
+/* Rows for one pass (prefill of T at 0, or one token at pos): the whole
+ * model, the two shards of a 2-node split, one layer (whole = 0: one layer
+ * only). */
+static void pass_rows(const char *label, veil_model *m, veil_qmodel *q, veil_zk_registry *reg,
+                      int whole, int pos, int T)
+{
+    int L = m->cfg.n_layers, half = (L + 1) / 2;
+    if (whole) {
+        row(label, m, q, reg, 0, L, pos, T);
+        row(label, m, q, reg, 0, half, pos, T);
+        row(label, m, q, reg, half, L, pos, T);
+    }
+    row(label, m, q, reg, 0, 1, pos, T);
+}
+
+/* Prefill proofs of each T, then one decode step at position 32. */
 static int bench_model(const char *name, veil_model *m, const int *Ts, int nT, int whole)
 {
     veil_qmodel *q;
@@ -88,17 +101,10 @@ static int bench_model(const char *name, veil_model *m, const int *Ts, int nT, i
     char label[128];
     for (int i = 0; i < nT; i++) {
         snprintf(label, sizeof label, "%s, T=%d", name, Ts[i]);
-        if (whole && Ts[i] <= 64) row(label, m, q, &reg, 0, m->cfg.n_layers, 0, Ts[i]);
-        row(label, m, q, &reg, 0, 1, 0, Ts[i]);
+        pass_rows(label, m, q, &reg, whole, 0, Ts[i]);
     }
-    int L = m->cfg.n_layers, half = (L + 1) / 2;
     snprintf(label, sizeof label, "%s, decode at 32", name);
-    if (whole) {
-        row(label, m, q, &reg, 0, L, 32, 1);
-        row(label, m, q, &reg, 0, half, 32, 1);
-        row(label, m, q, &reg, half, L, 32, 1);
-    }
-    row(label, m, q, &reg, 0, 1, 32, 1);
+    pass_rows(label, m, q, &reg, whole, 32, 1);
     veil_zk_registry_free(&reg);
     veil_qmodel_free(q);
     return 0;

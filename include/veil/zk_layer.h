@@ -135,6 +135,9 @@ void veil_zk_shard_proof_free(veil_zk_shard_proof *p);
 int veil_zk_shard_proof_write(const veil_zk_shard_proof *p, uint8_t **out, size_t *len);
 /* Parses untrusted bytes (every length checked). */
 int veil_zk_shard_proof_read(const uint8_t *in, size_t len, veil_zk_shard_proof *out);
+/* The request nonce of a proof, from its header only (magic and version
+ * checked; the body is not parsed): to match a proof to its request. */
+int veil_zk_shard_proof_nonce(const uint8_t *in, size_t len, uint8_t nonce[VEIL_ZK_NONCE_BYTES]);
 
 #ifdef __cplusplus
 }

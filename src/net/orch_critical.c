@@ -342,13 +342,12 @@ static void pipe_fail(pipe_t *p, int s, int kind, const char *why)
  * finish out of order); -1 if none. */
 static int proof_owner(const pipe_t *p, int i, const veil_frame *f)
 {
-    veil_zk_shard_proof pf;
-    if (f->h.length < 4 || veil_zk_shard_proof_read(f->payload + 4, f->h.length - 4, &pf)) return -1;
+    uint8_t nonce[VEIL_ZK_NONCE_BYTES];
+    if (f->h.length < 4 || veil_zk_shard_proof_nonce(f->payload + 4, f->h.length - 4, nonce)) return -1;
     int owner = -1;
     for (int s = p->start; s <= p->sent && owner < 0; s++)
-        if (p->node[s] == i && !p->proof[s] && !p->bad[s] && veil_ct_equal(pf.nonce, p->nonce[s], VEIL_ZK_NONCE_BYTES))
+        if (p->node[s] == i && !p->proof[s] && !p->bad[s] && veil_ct_equal(nonce, p->nonce[s], VEIL_ZK_NONCE_BYTES))
             owner = s;
-    veil_zk_shard_proof_free(&pf);
     return owner;
 }
 

@@ -100,16 +100,27 @@ static int fe_table(zc_tensor *t, const int64_t *v, const veil_fe *fv, size_t le
     return 0;
 }
 
-/* The proof's own tensors share one row width, 2^cols_log entries (2^12, all
- * the generators, or fewer with fewer): a tensor is 2^(nvars - cols_log) rows of
- * it, or one short row.  At the end all of them are opened as one stacked
- * tensor (open_internal): one claim batching and one inner-product argument
- * per proof instead of one per tensor. */
-#define ZC_COLS_LOG 12
+/* The proof's own tensors share one row width, 2^C entries: a tensor is
+ * 2^(nvars - C) rows of it, or one short row.  C grows with the proof's
+ * largest tensor (zc_set_row_width) from 2^13 to 2^15, capped by the
+ * generators: wider rows mean fewer row commitments in the proof and a
+ * longer inner-product argument.  At the end all of them are opened as one
+ * stacked tensor (open_internal): one claim batching and one inner-product
+ * argument per proof instead of one per tensor. */
+#define ZC_COLS_MIN 13
+#define ZC_COLS_MAX 15
+#define ZC_ROWS_LOG 7 /* the largest tensor: at most 2^7 rows unless C is at its maximum */
 static unsigned cols_log(const zc_ctx *z)
 {
     unsigned maxc = veil_mle_log2(z->pg->n + 1) - 1; /* log2 of the generators, rounded down */
-    return maxc < ZC_COLS_LOG ? maxc : ZC_COLS_LOG;
+    unsigned c = z->cols ? z->cols : ZC_COLS_MIN;
+    return maxc < c ? maxc : c;
+}
+
+void zc_set_row_width(zc_ctx *z, unsigned max_nvars)
+{
+    unsigned c = max_nvars > ZC_COLS_MIN + ZC_ROWS_LOG ? max_nvars - ZC_ROWS_LOG : ZC_COLS_MIN;
+    z->cols = c > ZC_COLS_MAX ? ZC_COLS_MAX : c;
 }
 
 static unsigned row_vars(const zc_ctx *z, unsigned nvars)

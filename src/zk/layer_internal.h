@@ -112,6 +112,7 @@ typedef struct {
     veil_ge *zp;
     size_t nzero, capzero;
     const veil_pedersen_gens *pg;
+    unsigned cols;  /* log2 of the row width of the proof's own tensors (0: the smallest) */
     zc_tensor t[ZC_MAX_TENSORS];
     int nt;
     uint8_t *buf; /* proof bytes: prover appends, verifier reads */
@@ -121,6 +122,10 @@ typedef struct {
 void zc_init(zc_ctx *z, int prover, const veil_pedersen_gens *pg, const char *domain,
              uint8_t *proof, size_t proof_len);
 void zc_free(zc_ctx *z);
+
+/* Before the first tensor: size the rows of the proof's own tensors for a
+ * largest tensor of 2^max_nvars entries (both sides must agree). */
+void zc_set_row_width(zc_ctx *z, unsigned max_nvars);
 
 /* New tensors.  Prover: values given (copied; ints zero-padded to 2^nvars).
  * Verifier: NULL values for committed tensors.  Committed tensors are

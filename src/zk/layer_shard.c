@@ -8,19 +8,24 @@
 #include <string.h>
 
 #define GENS_LABEL "veil/zk/layer/v1"
-#define GENS_N (1 << 12) /* columns: tensors up to 2^24 entries */
+#define GENS_N (1 << 13)      /* row width of most proofs */
+#define GENS_N_WIDE (1 << 15) /* the widest rows (zc_set_row_width); same first 2^13 */
 #define PROOF_MAGIC "VZKS"
-#define PROOF_VERSION 2
+#define PROOF_VERSION 3 /* 3: zero-knowledge body (committed rounds and evaluations) */
 /* "VZR2": weight blindings keyed by the layer's own weights (the "VZKR"
  * files of the first format keyed them by the public checkpoint hash and
  * are refused) */
 #define REG_MAGIC "VZR2"
 
-static veil_pedersen_gens g_gens;
-static int g_gens_rc = -1;
-static pthread_once_t g_gens_once = PTHREAD_ONCE_INIT;
+/* Two generator sets from one label: every proof's commitments agree on
+ * both (g_i, H and U depend only on the label and i); the wide set is
+ * derived only by a process that meets a proof with rows that wide. */
+static veil_pedersen_gens g_gens, g_wide;
+static int g_gens_rc = -1, g_wide_rc = -1;
+static pthread_once_t g_gens_once = PTHREAD_ONCE_INIT, g_wide_once = PTHREAD_ONCE_INIT;
 
 static void gens_init(void) { g_gens_rc = veil_pedersen_gens_init(&g_gens, GENS_LABEL, GENS_N); }
+static void wide_init(void) { g_wide_rc = veil_pedersen_gens_init(&g_wide, GENS_LABEL, GENS_N_WIDE); }
 
 int veil_zk_layer_gens(const veil_config *c, const veil_pedersen_gens **out)
 {
@@ -28,6 +33,15 @@ int veil_zk_layer_gens(const veil_config *c, const veil_pedersen_gens **out)
     pthread_once(&g_gens_once, gens_init);
     *out = &g_gens;
     return g_gens_rc ? veil_fail(VEIL_ENOMEM, "cannot build the proof generators") : 0;
+}
+
+/* z's generators widened to its row width (zc_set_row_width). */
+static int widen_gens(zc_ctx *z)
+{
+    if (((size_t)1 << z->cols) <= z->pg->n) return 0;
+    pthread_once(&g_wide_once, wide_init);
+    z->pg = &g_wide;
+    return g_wide_rc ? veil_fail(VEIL_ENOMEM, "cannot build the proof generators") : 0;
 }
 
 /* ---- deterministic blindings ------------------------------------------------ */
@@ -540,8 +554,13 @@ static int shard_run(zc_ctx *z, const zjob *J)
         C->nv[P_KC0 + li] = C->nv[P_VC0 + li] = s->cb + s->kb;
         zk_alloc_layer(C, &L[li], li, li ? L[li - 1].xo : xin, li == nl - 1, xout);
     }
-    for (int p = 0; p <= P_KH; p++)
+    unsigned maxnv = 0;
+    for (int p = 0; p <= P_KH; p++) {
         C->nv[p] = veil_mle_log2(C->used[p] ? C->used[p] : 1);
+        if (C->nv[p] > maxnv) maxnv = C->nv[p];
+    }
+    zc_set_row_width(z, maxnv);
+    if (!rc) rc = widen_gens(z);
     for (int li = 0; li < nl; li++) {
         zw_layout(s, P_W0 + li, &wl[li]);
         C->nv[P_W0 + li] = wl[li].nvars;
@@ -867,7 +886,7 @@ void veil_zk_shard_proof_free(veil_zk_shard_proof *p)
     memset(p, 0, sizeof *p);
 }
 
-/* "VZKS" | u32 version 2 | u32 first | u32 last | u32 pos | u32 T | nonce[32] |
+/* "VZKS" | u32 version 3 | u32 first | u32 last | u32 pos | u32 T | nonce[32] |
  * u32 commit_len | in_commit | out_commit | u64 body_len | body */
 #define PROOF_HDR 60
 int veil_zk_shard_proof_write(const veil_zk_shard_proof *p, uint8_t **out, size_t *len)
@@ -892,11 +911,29 @@ int veil_zk_shard_proof_write(const veil_zk_shard_proof *p, uint8_t **out, size_
     return 0;
 }
 
+static int check_magic(const uint8_t *in, size_t len)
+{
+    if (len < PROOF_HDR || memcmp(in, PROOF_MAGIC, 4))
+        return veil_fail(VEIL_EINVAL, "not a veil shard proof");
+    if (get32(in + 4) != PROOF_VERSION)
+        return veil_fail(VEIL_EINVAL,
+                         "shard proof version %u, expected %d (version 2 sent values in the clear and is no longer accepted)",
+                         get32(in + 4), PROOF_VERSION);
+    return 0;
+}
+
+int veil_zk_shard_proof_nonce(const uint8_t *in, size_t len, uint8_t nonce[VEIL_ZK_NONCE_BYTES])
+{
+    int rc = check_magic(in, len);
+    if (!rc) memcpy(nonce, in + 24, VEIL_ZK_NONCE_BYTES);
+    return rc;
+}
+
 int veil_zk_shard_proof_read(const uint8_t *in, size_t len, veil_zk_shard_proof *out)
 {
     memset(out, 0, sizeof *out);
-    if (len < PROOF_HDR || memcmp(in, PROOF_MAGIC, 4) || get32(in + 4) != PROOF_VERSION)
-        return veil_fail(VEIL_EINVAL, "not a veil shard proof (version %d)", PROOF_VERSION);
+    int rc = check_magic(in, len);
+    if (rc) return rc;
     uint32_t first = get32(in + 8), last = get32(in + 12), at = get32(in + 16), T = get32(in + 20);
     if (last <= first || last > VEIL_MAX_LAYERS || T < 1 || T > VEIL_ZK_MAX_T || at > INT32_MAX - T)
         return veil_fail(VEIL_EINVAL, "shard proof header out of range");
