@@ -102,13 +102,13 @@ static int fe_table(zc_tensor *t, const int64_t *v, const veil_fe *fv, size_t le
 
 /* The proof's own tensors share one row width, 2^C entries: a tensor is
  * 2^(nvars - C) rows of it, or one short row.  C grows with the proof's
- * largest tensor (zc_set_row_width) from 2^13 to 2^15, capped by the
+ * largest tensor (zc_set_row_width) from 2^13 to 2^16, capped by the
  * generators: wider rows mean fewer row commitments in the proof and a
  * longer inner-product argument.  At the end all of them are opened as one
  * stacked tensor (open_internal): one claim batching and one inner-product
  * argument per proof instead of one per tensor. */
 #define ZC_COLS_MIN 13
-#define ZC_COLS_MAX 15
+#define ZC_COLS_MAX 16
 #define ZC_ROWS_LOG 7 /* the largest tensor: at most 2^7 rows unless C is at its maximum */
 static unsigned cols_log(const zc_ctx *z)
 {
@@ -1006,18 +1006,14 @@ static int reduce_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, zc_val *value)
     return 0;
 }
 
-/* The proof's own committed tensors stacked into one (largest first, each at
- * a row offset aligned to its row count, so each is the stack's slice with
- * its leading row bits fixed; a short tensor's row is zero-padded, i.e. its
- * missing column bits are 0): every claim becomes a claim on the stack,
- * which is opened once against the concatenated row commitments. */
-static int open_internal(zc_ctx *z)
+/* Committed tensors with rows of 2^C entries stacked into one (largest
+ * first, each at a row offset aligned to its row count, so each is the
+ * stack's slice with its leading row bits fixed; a short tensor's row is
+ * zero-padded, i.e. its missing column bits are 0): every claim becomes a
+ * claim on the stack, which is opened once against the concatenated row
+ * commitments.  idx (n entries) is reordered. */
+static int open_stack(zc_ctx *z, int *idx, int n, unsigned C)
 {
-    unsigned C = cols_log(z);
-    int idx[ZC_MAX_TENSORS], n = 0;
-    for (int i = 0; i < z->nt; i++)
-        if (z->t[i].kind == ZC_COMMITTED && !z->t[i].external && z->t[i].nclaims) idx[n++] = i;
-    if (!n) return 0;
     for (int a = 1; a < n; a++) /* by rows, descending; stable: both sides agree */
         for (int b = a; b > 0 && z->t[idx[b]].cm.rows > z->t[idx[b - 1]].cm.rows; b--) {
             int tmp = idx[b];
@@ -1080,19 +1076,33 @@ static int open_internal(zc_ctx *z)
     return rc;
 }
 
+/* The proof's own tensors form one stack; commitments from outside
+ * (registry, boundaries, KV cache) one stack per row width. */
+static int open_all(zc_ctx *z)
+{
+    int idx[ZC_MAX_TENSORS], n = 0, rc = 0;
+    for (int i = 0; i < z->nt; i++)
+        if (z->t[i].kind == ZC_COMMITTED && !z->t[i].external && z->t[i].nclaims) idx[n++] = i;
+    if (n) rc = open_stack(z, idx, n, cols_log(z));
+    uint8_t done[ZC_MAX_TENSORS] = {0};
+    for (int i = 0; !rc && i < z->nt; i++) {
+        const zc_tensor *t = &z->t[i];
+        if (t->kind != ZC_COMMITTED || !t->external || !t->nclaims || done[i]) continue;
+        n = 0;
+        for (int j = i; j < z->nt; j++) {
+            const zc_tensor *u = &z->t[j];
+            if (u->kind == ZC_COMMITTED && u->external && u->nclaims && u->cm.cols == t->cm.cols)
+                idx[n++] = j, done[j] = 1;
+        }
+        rc = open_stack(z, idx, n, veil_mle_log2(t->cm.cols));
+    }
+    return rc;
+}
+
 int zc_finish(zc_ctx *z)
 {
     int rc = flush_relations(z);
-    if (!rc) rc = open_internal(z);
-    for (int i = 0; !rc && i < z->nt; i++) { /* commitments from outside: each on its own */
-        zc_tensor *t = &z->t[i];
-        if (t->kind != ZC_COMMITTED || !t->external || t->nclaims == 0) continue;
-        veil_fe point[ZC_MAX_VARS];
-        zc_val value;
-        veil_transcript_absorb_u64(&z->tr, "finish", (uint64_t)i);
-        rc = reduce_claims(z, t, point, &value);
-        if (!rc) rc = open_tensor(z, t, point, &value);
-    }
+    if (!rc) rc = open_all(z);
     if (!rc) rc = zc_zero_finish(z);
     if (!rc && !z->prover && z->pos != z->len)
         return veil_fail(VEIL_EVERIFY, "%zu trailing bytes after the proof", z->len - z->pos);

@@ -9,7 +9,7 @@
 
 #define GENS_LABEL "veil/zk/layer/v1"
 #define GENS_N (1 << 13)      /* row width of most proofs */
-#define GENS_N_WIDE (1 << 15) /* the widest rows (zc_set_row_width); same first 2^13 */
+#define GENS_N_WIDE (1 << 16) /* the widest rows (zc_set_row_width); same first 2^13 */
 #define PROOF_MAGIC "VZKS"
 #define PROOF_VERSION 3 /* 3: zero-knowledge body (committed rounds and evaluations) */
 /* "VZR2": weight blindings keyed by the layer's own weights (the "VZKR"
