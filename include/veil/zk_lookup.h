@@ -92,6 +92,12 @@ int veil_logup_prove_hooked(veil_transcript *t, veil_logup_run *lr, const veil_f
                             const veil_fe *hS, const veil_fe *T, const veil_fe *m,
                             const veil_fe *hT, veil_sc_round_fn hook, void *ctx,
                             veil_fe *rounds, veil_logup_evals *ev);
+/* The sum-check's variables for sides of 2^a and 2^b entries (at least one). */
+static inline unsigned veil_logup_nvars(unsigned a, unsigned b)
+{
+    unsigned L = a > b ? a : b;
+    return L ? L : 1;
+}
 /* Absorbs the sizes and beta, draws gamma, tau1, tau2 (sets lr->L). */
 int veil_logup_draw(veil_transcript *t, veil_logup_run *lr);
 /* The polynomial's terms over VEIL_LOGUP_TABLES tables (no table data). */

@@ -107,17 +107,6 @@ int veil_sc_verify(veil_transcript *t, unsigned nvars, unsigned deg, const veil_
                    const veil_fe *rounds, veil_fe *r, veil_fe *final);
 void veil_sc_first_sum(const veil_fe *rounds, veil_fe *out);
 
-/* Round polynomials on the wire without g(1): a verifier that knows the
- * claim knows g(0) + g(1) at every round, so deg values per round suffice
- * (one in deg + 1 fewer bytes).  veil_sc_compress writes nvars*deg values
- * (g(0), g(2), .., g(deg) per round); veil_sc_verify_compressed restores
- * each g(1) from the running claim, then absorbs and checks exactly as
- * veil_sc_verify does on the full rounds (same transcript). */
-void veil_sc_compress(const veil_fe *rounds, unsigned nvars, unsigned deg, veil_fe *out);
-int veil_sc_verify_compressed(veil_transcript *t, unsigned nvars, unsigned deg,
-                              const veil_fe *claim, const veil_fe *comp, veil_fe *r,
-                              veil_fe *final);
-
 /* The polynomial of degree <= deg with values ev[0..deg] at 0..deg, at x. */
 void veil_sc_interpolate(const veil_fe *ev, unsigned deg, const veil_fe *x, veil_fe *out);
 

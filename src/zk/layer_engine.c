@@ -424,8 +424,7 @@ static int lin_uses(const zc_lin *l, unsigned v)
  * prod ops of the k relations R (one shared eq table). */
 static int rel_sumcheck_prove(zc_ctx *z, const zc_rel *const *R, int k, const veil_fe *gp,
                               const veil_fe *rel, const uint8_t *vpos, unsigned nV, unsigned deg,
-                              const veil_fe *eq_r, unsigned nshared, zc_rounds *rs,
-                              veil_fe *rounds, veil_fe *rho)
+                              const veil_fe *eq_r, unsigned nshared, zc_rounds *rs, veil_fe *rho)
 {
     veil_sc_poly p;
     veil_sc_poly_init(&p, nV);
@@ -462,7 +461,7 @@ static int rel_sumcheck_prove(zc_ctx *z, const zc_rel *const *R, int k, const ve
     p.nterms = nt;
     for (int t = 0; t < ntab && !rc; t++)
         if (veil_sc_add_table(&p, tabs[t]) < 0) rc = VEIL_ERANGE;
-    if (!rc) rc = veil_sc_prove_hooked(&z->tr, &p, deg, zc_round_hook, rs, rounds, rho, finals);
+    if (!rc) rc = veil_sc_prove_hooked(&z->tr, &p, deg, zc_round_hook, rs, rs->g, rho, finals);
     for (int t = 0; t < ntab; t++)
         free(tabs[t]);
     return rc;
@@ -529,15 +528,13 @@ static int relation_rounds(zc_ctx *z, const zc_rel *const *R, int k, const veil_
     zc_rounds rs;
     int rc = zc_rounds_init(z, &rs, nV, deg);
     if (!rc && z->prover) {
-        veil_fe *rounds = malloc(sizeof(veil_fe) * nV * (deg + 1)), first, H;
-        if (!rounds) rc = veil_fail(VEIL_ENOMEM, "out of memory");
-        if (!rc) rc = rel_sumcheck_prove(z, R, k, gp, rel, vpos, nV, deg, eq_r, nshared, &rs, rounds, rho);
+        veil_fe first, H;
+        rc = rel_sumcheck_prove(z, R, k, gp, rel, vpos, nV, deg, eq_r, nshared, &rs, rho);
         if (!rc) {
-            veil_sc_first_sum(rounds, &first);
+            veil_sc_first_sum(rs.g, &first);
             zc_val_full(claim, &H);
             if (!veil_fe_eq(&first, &H)) rc = veil_fail(VEIL_EINVAL, "prover: witness violates a relation");
         }
-        free(rounds);
     } else if (!rc) {
         rc = zc_rounds_read(&rs, rho);
     }
@@ -753,17 +750,12 @@ static int lookup_rounds(zc_ctx *z, veil_logup_run *lr, const veil_fe *S, const 
                          const veil_fe *T, const veil_fe *m, const veil_fe *hT,
                          veil_logup_evals *ev, zc_val *final)
 {
-    unsigned L = lr->a > lr->b ? lr->a : lr->b;
-    if (L == 0) L = 1;
     zc_rounds rs;
     zc_val zero;
     zc_val_pub_i64(&zero, 0);
-    int rc = zc_rounds_init(z, &rs, L, VEIL_LOGUP_DEG);
+    int rc = zc_rounds_init(z, &rs, veil_logup_nvars(lr->a, lr->b), VEIL_LOGUP_DEG);
     if (!rc && z->prover) {
-        veil_fe *rounds = malloc(sizeof(veil_fe) * L * (VEIL_LOGUP_DEG + 1));
-        rc = rounds ? veil_logup_prove_hooked(&z->tr, lr, S, hS, T, m, hT, zc_round_hook, &rs, rounds, ev)
-                    : veil_fail(VEIL_ENOMEM, "out of memory");
-        free(rounds);
+        rc = veil_logup_prove_hooked(&z->tr, lr, S, hS, T, m, hT, zc_round_hook, &rs, rs.g, ev);
     } else if (!rc) {
         rc = veil_logup_draw(&z->tr, lr);
         if (!rc) rc = zc_rounds_read(&rs, lr->r);
@@ -899,8 +891,7 @@ static int batch_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, zc_val *value)
     else return rc;
     if (!rc && z->prover) {
         veil_fe *W = calloc(N, sizeof *W), *f = malloc(sizeof *f * N), *e = malloc(sizeof *e * N);
-        veil_fe *rounds = malloc(sizeof *rounds * n * 3);
-        if (!W || !f || !e || !rounds) rc = veil_fail(VEIL_ENOMEM, "out of memory");
+        if (!W || !f || !e) rc = veil_fail(VEIL_ENOMEM, "out of memory");
         veil_fe_one(&gp);
         for (size_t j = 0; !rc && j < t->nclaims; j++) {
             /* a claim on a slice (leading coordinates 0/1) has an eq table
@@ -929,12 +920,11 @@ static int batch_claims(zc_ctx *z, zc_tensor *t, veil_fe *point, zc_val *value)
             veil_sc_add_table(&p, W);
             veil_sc_add_table(&p, f);
             veil_sc_add_term(&p, &one, 2, 0, 1);
-            rc = veil_sc_prove_hooked(&z->tr, &p, 2, zc_round_hook, &rs, rounds, point, fin);
+            rc = veil_sc_prove_hooked(&z->tr, &p, 2, zc_round_hook, &rs, rs.g, point, fin);
         }
         free(W);
         if (f) veil_wipe_free(f, sizeof *f * N);
         free(e);
-        free(rounds);
     } else if (!rc) {
         rc = zc_rounds_read(&rs, point);
     }

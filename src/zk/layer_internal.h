@@ -172,6 +172,8 @@ int zc_finish(zc_ctx *z);
 
 /* Raw message IO (absorbed unless raw). */
 int zc_bytes_io(zc_ctx *z, uint8_t *p, size_t n, int absorb, const char *label);
+/* A group element on the wire (32 bytes; the verifier's is validated). */
+int zc_point_io(zc_ctx *z, veil_ge *P, int absorb, const char *label);
 
 /* ---- committed scalars (layer_values.c) ---- */
 void zc_val_pub(zc_val *x, const veil_fe *c);
@@ -207,6 +209,7 @@ typedef struct {
     zc_ctx *z;
     unsigned n, deg;
     zc_val *c; /* n x deg: g_i(0), g_i(2), .., g_i(deg) */
+    veil_fe *g; /* prover: the rounds in full, n x (deg + 1), for the hooked prover */
 } zc_rounds;
 int zc_rounds_init(zc_ctx *z, zc_rounds *rs, unsigned n, unsigned deg);
 void zc_rounds_free(zc_rounds *rs);

@@ -502,12 +502,8 @@ static int cache_tensor(zcirc *C, const zjob *J, int li, int which)
         rc = cache_rows_prove(J, C->wval[pool - P_W0], which ? "vcache" : "kcache", J->first + li,
                               &cm, bl);
     for (size_t j = 0; !rc && j < chunk; j++) {
-        uint8_t b[32];
-        if (z->prover) veil_ge_to_bytes(b, &cm.c[s->pos + j]);
-        rc = zc_bytes_io(z, b, 32, 1, "kv row");
-        if (!rc && !z->prover && veil_ge_from_bytes(&fresh[j], b))
-            rc = veil_fail(VEIL_EVERIFY, "invalid KV row commitment in proof");
-        if (!rc && z->prover) fresh[j] = cm.c[s->pos + j];
+        if (z->prover) fresh[j] = cm.c[s->pos + j];
+        rc = zc_point_io(z, &fresh[j], 1, "kv row");
     }
     if (!rc && !z->prover) {
         for (size_t r = 0; r < cm.rows; r++) {

@@ -24,8 +24,7 @@ void zc_val_pub_i64(zc_val *x, int64_t c)
 
 void zc_val_full(const zc_val *x, veil_fe *out) { veil_fe_add(out, &x->pub, &x->v); }
 
-/* A point on the wire: 32 bytes, absorbed unless raw. */
-static int point_io(zc_ctx *z, veil_ge *P, int absorb, const char *label)
+int zc_point_io(zc_ctx *z, veil_ge *P, int absorb, const char *label)
 {
     uint8_t b[VEIL_GE_BYTES];
     if (z->prover) veil_ge_to_bytes(b, P);
@@ -53,7 +52,7 @@ int zc_val_io(zc_ctx *z, const char *label, zc_val *x, const veil_fe *v)
         x->v = *v;
         veil_commit_value_fresh(&x->C, &x->s, z->pg, v);
     }
-    return point_io(z, &x->C, 1, label);
+    return zc_point_io(z, &x->C, 1, label);
 }
 
 static int is_pm_one(const veil_fe *k, int *neg)
@@ -176,9 +175,9 @@ int zc_val_mul(zc_ctx *z, zc_val *out, const zc_val *a, const zc_val *b)
     veil_prod_proof pf;
     if (!rc && z->prover)
         veil_prod_prove(&pf, &z->tr, z->pg, &C1, &C2, &r.C, &x, &a->s, &y, &b->s, &r.s);
-    if (!rc) rc = point_io(z, &pf.alpha, 0, "prod-proof");
-    if (!rc) rc = point_io(z, &pf.beta, 0, "prod-proof");
-    if (!rc) rc = point_io(z, &pf.delta, 0, "prod-proof");
+    if (!rc) rc = zc_point_io(z, &pf.alpha, 0, "prod-proof");
+    if (!rc) rc = zc_point_io(z, &pf.beta, 0, "prod-proof");
+    if (!rc) rc = zc_point_io(z, &pf.delta, 0, "prod-proof");
     for (int i = 0; !rc && i < 5; i++)
         rc = scalar_io(z, &pf.z[i], "prod-proof");
     if (!rc && !z->prover && veil_prod_verify(&pf, &z->tr, z->pg, &C1, &C2, &r.C))
@@ -237,7 +236,7 @@ int zc_zero_finish(zc_ctx *z)
     } else {
         rc = veil_ge_msm(&E, z->zp, ws, z->nzero, z->threads);
     }
-    if (!rc) rc = point_io(z, &pf.a, 0, "zero-proof");
+    if (!rc) rc = zc_point_io(z, &pf.a, 0, "zero-proof");
     if (!rc) rc = scalar_io(z, &pf.z, "zero-proof");
     if (!rc && !z->prover && veil_zero_verify(&pf, &z->tr, z->pg, &E))
         rc = veil_fail(VEIL_EVERIFY, "a relation, lookup or claim check failed");
@@ -255,15 +254,16 @@ int zc_rounds_init(zc_ctx *z, zc_rounds *rs, unsigned n, unsigned deg)
 {
     memset(rs, 0, sizeof *rs);
     rs->z = z, rs->n = n, rs->deg = deg;
-    size_t m = (size_t)n * deg + 1;
-    rs->c = calloc(m, sizeof *rs->c);
-    return rs->c ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
+    rs->c = calloc((size_t)n * deg + 1, sizeof *rs->c);
+    if (z->prover) rs->g = malloc(sizeof *rs->g * ((size_t)n * (deg + 1) + 1));
+    return rs->c && (rs->g || !z->prover) ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
 }
 
 void zc_rounds_free(zc_rounds *rs)
 {
     if (rs->c) veil_wipe_free(rs->c, sizeof *rs->c * ((size_t)rs->n * rs->deg + 1));
-    rs->c = NULL;
+    if (rs->g) veil_wipe_free(rs->g, sizeof *rs->g * ((size_t)rs->n * (rs->deg + 1) + 1));
+    rs->c = NULL, rs->g = NULL;
 }
 
 int zc_round_hook(void *ctx, veil_transcript *t, unsigned i, const veil_fe *g, unsigned deg)
@@ -307,42 +307,26 @@ static void lagrange(unsigned deg, const veil_fe *x, veil_fe *L)
  * from the last round back: one combination (one MSM for the verifier). */
 int zc_rounds_final(zc_rounds *rs, const zc_val *claim, const veil_fe *rho, zc_val *final)
 {
-    zc_ctx *z = rs->z;
     unsigned n = rs->n, d = rs->deg;
     size_t m = (size_t)n * d;
     veil_fe *w = malloc(sizeof *w * (m + 1)), acc, L[VEIL_SC_MAX_DEG + 1];
-    veil_ge *P = z->prover ? NULL : malloc(sizeof *P * (m + 1));
-    if (!w || (!z->prover && !P)) {
-        free(w);
-        free(P);
-        return veil_fail(VEIL_ENOMEM, "out of memory");
-    }
+    const zc_val **x = malloc(sizeof *x * (m + 1));
+    int rc = w && x ? 0 : veil_fail(VEIL_ENOMEM, "out of memory");
     veil_fe_one(&acc);
-    for (unsigned i = n; i-- > 0;) {
+    for (unsigned i = n; !rc && i-- > 0;) {
         lagrange(d, &rho[i], L);
         veil_fe_sub(&L[0], &L[0], &L[1]);
         for (unsigned e = 0, k = 0; e <= d; e++)
             if (e != 1) veil_fe_mul(&w[(size_t)i * d + k++], &acc, &L[e]);
         veil_fe_mul(&acc, &acc, &L[1]);
     }
-    zc_val f;
-    zc_val_pub_i64(&f, 0);
-    int rc = 0;
-    if (z->prover) {
-        for (size_t j = 0; j < m; j++)
-            zc_val_axpy(z, &f, &w[j], &rs->c[j]);
-        zc_val_axpy(z, &f, &acc, claim);
-    } else {
-        size_t np = m;
-        for (size_t j = 0; j < m; j++)
-            P[j] = rs->c[j].C;
-        if (claim->com) w[np] = acc, P[np++] = claim->C;
-        veil_fe_mul(&f.pub, &acc, &claim->pub);
-        f.com = np > 0;
-        if (np) rc = veil_ge_msm(&f.C, P, w, np, z->threads);
+    for (size_t j = 0; !rc && j < m; j++)
+        x[j] = &rs->c[j];
+    if (!rc) {
+        w[m] = acc, x[m] = claim;
+        rc = zc_val_lincomb(rs->z, final, w, x, m + 1);
     }
     free(w);
-    free(P);
-    if (!rc) *final = f;
+    free(x);
     return rc;
 }

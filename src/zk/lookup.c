@@ -63,8 +63,7 @@ int veil_logup_draw(veil_transcript *t, veil_logup_run *lr)
 {
     if (lr->a > VEIL_MLE_MAX_VARS || lr->b > VEIL_MLE_MAX_VARS)
         return veil_fail(VEIL_ERANGE, "logup: sizes 2^%u / 2^%u too large", lr->a, lr->b);
-    lr->L = lr->a > lr->b ? lr->a : lr->b;
-    if (lr->L == 0) lr->L = 1; /* a sum-check needs one variable */
+    lr->L = veil_logup_nvars(lr->a, lr->b);
     veil_transcript_absorb_u64(t, "logup-a", lr->a);
     veil_transcript_absorb_u64(t, "logup-b", lr->b);
     veil_transcript_absorb_fe(t, "logup-beta", &lr->beta);
@@ -285,8 +284,7 @@ int veil_zk_vec_lincomb(veil_zk_vec *out, const veil_zk_vec *X, const veil_zk_ve
 
 size_t veil_lookup_gens_needed(unsigned a, unsigned b)
 {
-    unsigned L = a > b ? a : b;
-    size_t need = veil_sc_mask_len(L ? L : 1, VEIL_LOGUP_DEG);
+    size_t need = veil_sc_mask_len(veil_logup_nvars(a, b), VEIL_LOGUP_DEG);
     if (veil_hyrax_cols(a) > need) need = veil_hyrax_cols(a);
     if (veil_hyrax_cols(b) > need) need = veil_hyrax_cols(b);
     return need;
@@ -425,7 +423,7 @@ int veil_lookup_prove(veil_lookup_proof *pf, veil_transcript *t, const veil_pede
     veil_logup_run lr = {.a = a, .b = b};
     pf->a = a, pf->b = b;
     if (!rc) rc = lookup_commit_phase(pf, &w, t, pg, S, idx, b, &lr, threads);
-    unsigned L = a > b ? a : b;
+    unsigned L = veil_logup_nvars(a, b);
     if (!rc) rc = veil_zksc_begin(&pf->sc, &w.st, t, pg, L, VEIL_LOGUP_DEG);
     veil_logup_evals ev;
     if (!rc)
@@ -480,7 +478,7 @@ int veil_lookup_verify(const veil_lookup_proof *pf, veil_transcript *t,
     const unsigned a = pf->a;
     int rc = lookup_statement(t, cS, T, a, b);
     if (rc) return rc;
-    unsigned L = a > b ? a : b;
+    unsigned L = veil_logup_nvars(a, b);
     if (pf->b != b || pf->c_m.nvars != b || pf->c_hS.nvars != a || pf->c_hT.nvars != b ||
         !pf->c_m.c || !pf->c_hS.c || !pf->c_hT.c || pf->sc.nvars != L ||
         pf->sc.deg != VEIL_LOGUP_DEG || !pf->sc.rounds)
@@ -556,7 +554,7 @@ int veil_lookup_proof_read(veil_zkr *r, veil_lookup_proof *pf, unsigned a, unsig
         veil_zkr_u32(r, &(uint32_t){0}, 1, 0, "lookup sizes"); /* records the failure */
         return VEIL_EINVAL;
     }
-    unsigned L = a > b ? a : b;
+    unsigned L = veil_logup_nvars(a, b);
     pf->a = a, pf->b = b;
     veil_zkr_hyrax(r, &pf->c_m, b, "commitment to m");
     veil_zkr_hyrax(r, &pf->c_hS, a, "commitment to hS");

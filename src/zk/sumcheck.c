@@ -412,36 +412,6 @@ int veil_sc_verify(veil_transcript *t, unsigned nvars, unsigned deg, const veil_
     return 0;
 }
 
-void veil_sc_compress(const veil_fe *rounds, unsigned nvars, unsigned deg, veil_fe *out)
-{
-    for (unsigned i = 0; i < nvars; i++)
-        for (unsigned k = 0, j = 0; k <= deg; k++)
-            if (k != 1) out[(size_t)i * deg + j++] = rounds[(size_t)i * (deg + 1) + k];
-}
-
-int veil_sc_verify_compressed(veil_transcript *t, unsigned nvars, unsigned deg,
-                              const veil_fe *claim, const veil_fe *comp, veil_fe *r,
-                              veil_fe *final)
-{
-    int rc = check_shape(nvars, deg);
-    if (rc) return rc;
-    if (!claim) return veil_fail(VEIL_EINVAL, "sumcheck: compressed rounds need the claim");
-    veil_fe cur = *claim, g[VEIL_SC_MAX_DEG + 1];
-    veil_sc_absorb_header(t, nvars, deg);
-    for (unsigned i = 0; i < nvars; i++) {
-        const veil_fe *c = comp + (size_t)i * deg;
-        g[0] = c[0];
-        veil_fe_sub(&g[1], &cur, &c[0]);
-        for (unsigned k = 2; k <= deg; k++)
-            g[k] = c[k - 1];
-        absorb_round(t, g, deg);
-        veil_transcript_challenge(t, "sc-r", &r[i]);
-        veil_sc_interpolate(g, deg, &r[i], &cur);
-    }
-    *final = cur;
-    return 0;
-}
-
 /* ---- sigma protocols on value commitments ---- */
 
 int veil_zk_refail(int code, const char *context)
